@@ -1,0 +1,1 @@
+"""The HTTP API: Clerk's frontend and backend session APIs, served by FastAPI."""

@@ -1,0 +1,86 @@
+"""The application factory: one FastAPI app serving the frontend and backend APIs."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+
+from lastseen.domain.clock import Clock, system_clock
+from lastseen.enrich.geoip import GeoIP
+from lastseen.errors import ServiceError
+from lastseen.http import backend, frontend
+from lastseen.http.errors import (
+    handle_http_exception,
+    handle_service_error,
+    handle_unexpected,
+    handle_validation_error,
+)
+from lastseen.http.middleware import BodyLimitMiddleware, MethodOverrideMiddleware
+from lastseen.http.runtime import Runtime
+from lastseen.service.accounts import Accounts
+from lastseen.service.activity import Enricher
+from lastseen.service.sessions import Sessions
+from lastseen.settings import Settings
+from lastseen.store.engine import make_engine
+from lastseen.store.schema import require_current
+from lastseen.store.sql import SQLStore
+
+logger = logging.getLogger("lastseen")
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    geoip: GeoIP | None = None,
+    clock: Clock = system_clock,
+) -> FastAPI:
+    """Build the app. The database must already have the current schema (``lastseen migrate``)."""
+    settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    require_current(engine)
+
+    sessions = Sessions(
+        SQLStore(engine),
+        Enricher(geoip),
+        lifetimes=settings.lifetimes,
+        touch_interval=settings.touch_interval,
+        clock=clock,
+    )
+    runtime = Runtime(
+        settings=settings,
+        sessions=sessions,
+        accounts=Accounts(sessions),
+        in_loop=engine.dialect.name == "sqlite",
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="lastseen",
+        summary="Sessions with activities: sign in, list every device, revoke.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    app.add_exception_handler(ServiceError, handle_service_error)
+    app.add_exception_handler(HTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+    app.include_router(frontend.router)
+    app.include_router(backend.router)
+
+    app.add_middleware(MethodOverrideMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,135 @@
+"""Settings from ``LASTSEEN_*`` environment variables: the one reference for every knob.
+
+Durations accept plain seconds (``300``) or a number with a unit: ``s``, ``m``, ``h``, ``d``
+(``90s``, ``5m``, ``7d``). Each error names the variable, the value and what it must be.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from lastseen.domain.sessions import Lifetimes
+from lastseen.enrich.client_ip import FORWARDED_HEADERS, TrustedProxies
+from lastseen.errors import ConfigurationError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+DEFAULT_DATABASE_URL = "sqlite:///lastseen.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    #: LASTSEEN_DATABASE_URL: an SQLAlchemy URL. SQLite by default, a file in the working
+    #: directory; ``postgresql://user@host/db`` uses PostgreSQL through psycopg 3.
+    database_url: str = DEFAULT_DATABASE_URL
+
+    #: LASTSEEN_SECRET_KEY: the bootstrap ``sk_…`` key of the backend API. Unset means the
+    #: backend API rejects every request.
+    secret_key: str | None = field(default=None, repr=False)
+
+    #: LASTSEEN_TRUSTED_PROXIES: comma-separated addresses and CIDR ranges of the proxies in
+    #: front of lastseen. Empty by default, so forwarded headers are ignored: any client can
+    #: write them, and believing them lets a client choose the IP address it is shown with.
+    trusted_proxies: TrustedProxies = field(default_factory=lambda: TrustedProxies.parse(""))
+
+    #: LASTSEEN_FORWARDED_HEADER: the header the trusted proxies write, ``x-forwarded-for``
+    #: (default) or ``forwarded`` (RFC 7239). Only one is read, because a proxy that writes one
+    #: usually passes the other through from the client unchanged.
+    forwarded_header: str = "x-forwarded-for"
+
+    #: LASTSEEN_GEOIP_DB: path of a MaxMind-format City ``.mmdb`` (GeoLite2-City, DB-IP City
+    #: Lite, GeoIP2-City). Unset: the GeoLite2 file of the ``lastseen[geoip]`` extra when that
+    #: is installed, else no city and country.
+    geoip_db: str | None = None
+
+    #: LASTSEEN_TOUCH_INTERVAL: at most one ``last_active_at`` write per session per interval
+    #: (default 60 s, 0 writes on every request). A changed IP address or user agent is always
+    #: written at once.
+    touch_interval: timedelta = timedelta(seconds=60)
+
+    #: LASTSEEN_MAX_LIFETIME (default 7d, at least 5m), LASTSEEN_INACTIVITY_TIMEOUT (default
+    #: off, or 5m to 365d and not above the maximum lifetime) and LASTSEEN_TIME_TO_ABANDON
+    #: (default 30d; raised to the maximum lifetime when below it).
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
+
+    #: LASTSEEN_ALLOWED_ORIGINS: comma-separated origins (``https://app.example.com``) whose
+    #: browsers may change state through the frontend API with the client cookie, besides
+    #: lastseen's own origin.
+    allowed_origins: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read the settings from ``environ`` (default ``os.environ``)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(f"LASTSEEN_{name}")
+            return value if value is None or value.strip() else None
+
+        max_lifetime = _duration(env, "MAX_LIFETIME", timedelta(days=7))
+        inactivity = _duration(env, "INACTIVITY_TIMEOUT", timedelta(0))
+        abandon = _duration(env, "TIME_TO_ABANDON", timedelta(days=30))
+        try:
+            lifetimes = Lifetimes(max_lifetime, inactivity or None, abandon)
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid session lifetimes: {exc}") from exc
+
+        try:
+            trusted = TrustedProxies.parse(get("TRUSTED_PROXIES") or "")
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid LASTSEEN_TRUSTED_PROXIES: {exc}") from exc
+
+        header = (get("FORWARDED_HEADER") or "x-forwarded-for").strip().lower()
+        if header not in FORWARDED_HEADERS:
+            raise ConfigurationError(
+                f"invalid LASTSEEN_FORWARDED_HEADER {header!r}: must be one of "
+                + ", ".join(FORWARDED_HEADERS)
+            )
+
+        return cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            secret_key=get("SECRET_KEY"),
+            trusted_proxies=trusted,
+            forwarded_header=header,
+            geoip_db=get("GEOIP_DB"),
+            touch_interval=_duration(env, "TOUCH_INTERVAL", timedelta(seconds=60)),
+            lifetimes=lifetimes,
+            allowed_origins=_origins(get("ALLOWED_ORIGINS") or ""),
+        )
+
+
+def parse_duration(value: str) -> timedelta:
+    """Parse ``300``, ``90s``, ``5m``, ``12h`` or ``7d`` into a timedelta."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError("must be a whole number of seconds or a number with s, m, h or d")
+    amount, unit = match.groups()
+    return timedelta(seconds=int(amount) * _UNITS[unit])
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(f"LASTSEEN_{name}", "").strip()
+    if not raw:
+        return default
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid LASTSEEN_{name} {raw!r}: {exc}") from exc
+
+
+def _origins(value: str) -> frozenset[str]:
+    origins = set()
+    for item in value.split(","):
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        if not re.match(r"^https?://[^/\s]+$", origin):
+            raise ConfigurationError(
+                f"invalid LASTSEEN_ALLOWED_ORIGINS entry {origin!r}: "
+                "must be a scheme and host such as https://app.example.com"
+            )
+        origins.add(origin)
+    return frozenset(origins)

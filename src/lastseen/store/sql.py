@@ -1,0 +1,324 @@
+"""The SQL store: the storage protocol over SQLAlchemy Core, for SQLite and PostgreSQL."""
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Row, and_, func, insert, or_, select, update
+
+from lastseen.domain.clock import from_millis, to_millis
+from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
+from lastseen.domain.users import Client, User
+from lastseen.store.tables import clients, session_activities, sessions, users
+
+_SESSION_WITH_ACTIVITY = sessions.outerjoin(
+    session_activities, session_activities.c.id == sessions.c.latest_activity_id
+)
+_SESSION_COLUMNS = [*sessions.c, *(column.label(f"a_{column.name}") for column in session_activities.c)]
+
+
+class SQLStore:
+    """Stores users, clients, sessions and activities through one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # Users
+
+    def add_user(self, user: User) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(users).values(
+                    id=user.id,
+                    email_address=user.email_address,
+                    username=user.username,
+                    password_hash=user.password_hash,
+                    external_id=user.external_id,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    created_at=to_millis(user.created_at),
+                    updated_at=to_millis(user.updated_at),
+                    last_sign_in_at=None,
+                )
+            )
+
+    def get_user(self, user_id: str) -> User | None:
+        return self._one_user(users.c.id == user_id)
+
+    def find_user(self, identifier: str) -> User | None:
+        identifier = identifier.strip()
+        return self._one_user(
+            or_(
+                func.lower(users.c.email_address) == identifier.lower(),
+                users.c.username == identifier,
+            )
+        )
+
+    def record_sign_in(self, user_id: str, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(users).where(users.c.id == user_id).values(last_sign_in_at=to_millis(now))
+            )
+
+    def _one_user(self, condition: Any) -> User | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(users).where(condition).limit(1)).first()
+        return None if row is None else _user(row)
+
+    # Clients
+
+    def add_client(self, client: Client) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(clients).values(
+                    id=client.id,
+                    token_hash=client.token_hash,
+                    last_active_session_id=client.last_active_session_id,
+                    created_at=to_millis(client.created_at),
+                    updated_at=to_millis(client.updated_at),
+                )
+            )
+
+    def get_client(self, client_id: str) -> Client | None:
+        return self._one_client(clients.c.id == client_id)
+
+    def find_client(self, token_hash: str) -> Client | None:
+        return self._one_client(clients.c.token_hash == token_hash)
+
+    def set_last_active_session(self, client_id: str, session_id: str | None, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(clients)
+                .where(clients.c.id == client_id)
+                .values(last_active_session_id=session_id, updated_at=to_millis(now))
+            )
+
+    def _one_client(self, condition: Any) -> Client | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(clients).where(condition)).first()
+        if row is None:
+            return None
+        return Client(
+            id=row.id,
+            token_hash=row.token_hash,
+            created_at=from_millis(row.created_at),
+            updated_at=from_millis(row.updated_at),
+            last_active_session_id=row.last_active_session_id,
+        )
+
+    # Sessions
+
+    def add_session(self, session: Session, activity: Activity) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(sessions).values(**_session_values(session, activity.id)))
+            connection.execute(insert(session_activities).values(**_activity_values(activity)))
+
+    def get_session(self, session_id: str) -> Session | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*_SESSION_COLUMNS)
+                .select_from(_SESSION_WITH_ACTIVITY)
+                .where(sessions.c.id == session_id)
+            ).first()
+        return None if row is None else _session(row)
+
+    def list_user_sessions(
+        self, user_id: str, statuses: Collection[SessionStatus] | None = None
+    ) -> list[Session]:
+        condition = sessions.c.user_id == user_id
+        if statuses is not None:
+            condition = and_(condition, sessions.c.status.in_([str(s) for s in statuses]))
+        return self._sessions(condition)
+
+    def list_client_sessions(self, client_id: str) -> list[Session]:
+        return self._sessions(sessions.c.client_id == client_id)
+
+    def set_status(
+        self,
+        session_ids: Sequence[str],
+        status: SessionStatus,
+        now: datetime,
+        only_from: Collection[SessionStatus],
+    ) -> int:
+        if not session_ids:
+            return 0
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(sessions)
+                .where(
+                    sessions.c.id.in_(list(session_ids)),
+                    sessions.c.status.in_([str(s) for s in only_from]),
+                )
+                .values(status=str(status), updated_at=to_millis(now))
+            )
+        return result.rowcount
+
+    def _sessions(self, condition: Any) -> list[Session]:
+        query = (
+            select(*_SESSION_COLUMNS)
+            .select_from(_SESSION_WITH_ACTIVITY)
+            .where(condition)
+            .order_by(sessions.c.last_active_at.desc(), sessions.c.id.desc())
+        )
+        with self.engine.connect() as connection:
+            return [_session(row) for row in connection.execute(query)]
+
+    # Activity
+
+    def touch(self, session_id: str, activity_id: str, now: datetime) -> None:
+        millis = to_millis(now)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(last_active_at=millis, updated_at=millis)
+            )
+            connection.execute(
+                update(session_activities)
+                .where(session_activities.c.id == activity_id)
+                .values(last_seen_at=millis)
+            )
+
+    def add_activity(self, activity: Activity) -> None:
+        millis = to_millis(activity.last_seen_at)
+        with self.engine.begin() as connection:
+            connection.execute(insert(session_activities).values(**_activity_values(activity)))
+            connection.execute(
+                update(sessions)
+                .where(sessions.c.id == activity.session_id)
+                .values(latest_activity_id=activity.id, last_active_at=millis, updated_at=millis)
+            )
+
+    # Maintenance
+
+    def sweep(self, now: datetime, batch_size: int) -> int:
+        """Persist the clock's ``expired`` and ``abandoned`` for up to ``batch_size`` sessions."""
+        millis = to_millis(now)
+        live = [str(s) for s in LIVE_STATUSES]
+        abandoned = and_(
+            sessions.c.status.in_([*live, str(SessionStatus.EXPIRED)]),
+            sessions.c.abandon_at <= millis,
+        )
+        expired = and_(
+            sessions.c.status.in_(live),
+            or_(
+                sessions.c.expire_at <= millis,
+                and_(
+                    sessions.c.inactivity_timeout.is_not(None),
+                    sessions.c.last_active_at + sessions.c.inactivity_timeout * 1000 <= millis,
+                ),
+            ),
+        )
+
+        changed = 0
+        with self.engine.begin() as connection:
+            for status, condition in (
+                (SessionStatus.ABANDONED, abandoned),
+                (SessionStatus.EXPIRED, expired),
+            ):
+                remaining = batch_size - changed
+                if remaining <= 0:
+                    break
+
+                # SKIP LOCKED lets several sweepers share the work on PostgreSQL; SQLite
+                # ignores it and serialises writers anyway.
+                batch = select(sessions.c.id).where(condition).limit(remaining)
+                ids = list(connection.execute(batch.with_for_update(skip_locked=True)).scalars())
+                if ids:
+                    connection.execute(
+                        update(sessions)
+                        .where(sessions.c.id.in_(ids), condition)
+                        .values(status=str(status), updated_at=millis)
+                    )
+                changed += len(ids)
+        return changed
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email_address=row.email_address,
+        username=row.username,
+        password_hash=row.password_hash,
+        external_id=row.external_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        created_at=from_millis(row.created_at),
+        updated_at=from_millis(row.updated_at),
+        last_sign_in_at=None if row.last_sign_in_at is None else from_millis(row.last_sign_in_at),
+    )
+
+
+def _session_values(session: Session, activity_id: str | None) -> dict[str, Any]:
+    timeout = session.inactivity_timeout
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "client_id": session.client_id,
+        "status": str(session.status),
+        "created_at": to_millis(session.created_at),
+        "updated_at": to_millis(session.updated_at),
+        "last_active_at": to_millis(session.last_active_at),
+        "expire_at": to_millis(session.expire_at),
+        "abandon_at": to_millis(session.abandon_at),
+        "inactivity_timeout": None if timeout is None else int(timeout.total_seconds()),
+        "latest_activity_id": activity_id,
+    }
+
+
+def _activity_values(activity: Activity) -> dict[str, Any]:
+    return {
+        "id": activity.id,
+        "session_id": activity.session_id,
+        "ip_address": activity.ip_address,
+        "user_agent": activity.user_agent,
+        "browser_name": activity.browser_name,
+        "browser_version": activity.browser_version,
+        "os_name": activity.os_name,
+        "os_version": activity.os_version,
+        "device_type": activity.device_type,
+        "device_category": activity.device_category,
+        "is_mobile": activity.is_mobile,
+        "city": activity.city,
+        "country": activity.country,
+        "country_code": activity.country_code,
+        "first_seen_at": to_millis(activity.first_seen_at),
+        "last_seen_at": to_millis(activity.last_seen_at),
+    }
+
+
+def _session(row: Row[Any]) -> Session:
+    activity = None
+    if row.a_id is not None:
+        activity = Activity(
+            id=row.a_id,
+            session_id=row.a_session_id,
+            ip_address=row.a_ip_address,
+            user_agent=row.a_user_agent,
+            browser_name=row.a_browser_name,
+            browser_version=row.a_browser_version,
+            os_name=row.a_os_name,
+            os_version=row.a_os_version,
+            device_type=row.a_device_type,
+            device_category=row.a_device_category,
+            is_mobile=bool(row.a_is_mobile),
+            city=row.a_city,
+            country=row.a_country,
+            country_code=row.a_country_code,
+            first_seen_at=from_millis(row.a_first_seen_at),
+            last_seen_at=from_millis(row.a_last_seen_at),
+        )
+    timeout = row.inactivity_timeout
+    return Session(
+        id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        status=SessionStatus(row.status),
+        created_at=from_millis(row.created_at),
+        updated_at=from_millis(row.updated_at),
+        last_active_at=from_millis(row.last_active_at),
+        expire_at=from_millis(row.expire_at),
+        abandon_at=from_millis(row.abandon_at),
+        inactivity_timeout=None if timeout is None else timedelta(seconds=timeout),
+        latest_activity=activity,
+    )

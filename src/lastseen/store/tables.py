@@ -1,0 +1,91 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; queries use it.
+
+Times are Unix epoch milliseconds in BIGINT columns: the wire format, the same on SQLite
+and PostgreSQL, and cheap to compare in SQL.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email_address", String(320), unique=True),
+    Column("username", String(64), unique=True),
+    Column("password_hash", String(255)),
+    Column("external_id", String(255), unique=True),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_sign_in_at", BigInteger),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("last_active_session_id", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(64), ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_active_at", BigInteger, nullable=False),
+    Column("expire_at", BigInteger, nullable=False),
+    Column("abandon_at", BigInteger, nullable=False),
+    # Each session keeps the inactivity timeout in force when it began, in seconds.
+    Column("inactivity_timeout", Integer),
+    Column("latest_activity_id", String(64)),
+    Index("ix_sessions_user_id_status", "user_id", "status"),
+    Index("ix_sessions_client_id", "client_id"),
+    Index("ix_sessions_status_expire_at", "status", "expire_at"),
+)
+
+session_activities = Table(
+    "session_activities",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "session_id",
+        String(64),
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ip_address", String(45)),
+    Column("user_agent", String),
+    Column("browser_name", String),
+    Column("browser_version", String),
+    Column("os_name", String),
+    Column("os_version", String),
+    Column("device_type", String),
+    Column("device_category", String(16), nullable=False),
+    Column("is_mobile", Boolean, nullable=False),
+    Column("city", String),
+    Column("country", String),
+    Column("country_code", String(8)),
+    Column("first_seen_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Index("ix_session_activities_session_id_last_seen_at", "session_id", "last_seen_at"),
+)
