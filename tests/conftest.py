@@ -2,22 +2,19 @@
 
 import os
 import secrets
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from helpers import SECRET_KEY, RunningServer, start_server
 from lastseen.domain.clock import FrozenClock
+from lastseen.enrich.client_ip import TrustedProxies
 from lastseen.enrich.geoip import GeoIP
-from lastseen.http.app import create_app
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
 from lastseen.service.sessions import Sessions
@@ -115,72 +112,39 @@ def geolite_test_db() -> Path:
 # Servers
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class RunningServer:
-    url: str
-    settings: Settings
-    clock: FrozenClock | None
-    accounts: Accounts
-
-
-class ServerThread:
-    """A real uvicorn server on loopback, in a thread of the test process."""
-
-    def __init__(self, app: object, port: int) -> None:
-        config = uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            host="127.0.0.1",
-            port=port,
-            proxy_headers=False,
-            log_level="warning",
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def start_server(
-    settings: Settings, *, geoip: GeoIP | None = None, clock: FrozenClock | None = None
-) -> tuple[ServerThread, RunningServer]:
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    if clock is None:
-        app = create_app(settings, engine=engine, geoip=geoip)
-    else:
-        app = create_app(settings, engine=engine, geoip=geoip, clock=clock)
-    port = free_port()
-    accounts: Accounts = app.state.runtime.accounts
-    running = RunningServer(f"http://127.0.0.1:{port}", settings, clock, accounts)
-    return ServerThread(app, port), running
-
-
-SECRET_KEY = "sk_test_" + "k" * 40
+ServerFactory = Callable[..., RunningServer]
 
 
 @pytest.fixture
-def server(sqlite_url: str, geolite_test_db: Path) -> Iterator[RunningServer]:
-    """lastseen on loopback with SQLite, the GeoLite2 test database and the real clock."""
-    settings = Settings(database_url=sqlite_url, secret_key=SECRET_KEY, geoip_db=str(geolite_test_db))
-    thread, running = start_server(settings, geoip=GeoIP(geolite_test_db))
-    with thread:
-        yield running
+def serve(sqlite_url: str, geolite_test_db: Path) -> Iterator[ServerFactory]:
+    """Start lastseen on loopback with SQLite and the GeoLite2 test database.
+
+    Keyword arguments override settings; ``clock=`` injects a FrozenClock.
+    """
+    stack = ExitStack()
+
+    def start(clock: FrozenClock | None = None, **overrides: object) -> RunningServer:
+        fields: dict[str, object] = {
+            "database_url": sqlite_url,
+            "secret_key": SECRET_KEY,
+            "geoip_db": str(geolite_test_db),
+            **overrides,
+        }
+        settings = Settings(**fields)  # type: ignore[arg-type]
+        geoip = GeoIP(settings.geoip_db) if settings.geoip_db else None
+        thread, running = start_server(settings, geoip=geoip, clock=clock)
+        stack.enter_context(thread)
+        stack.callback(running.close_clients)
+        return running
+
+    with stack:
+        yield start
+
+
+@pytest.fixture
+def server(serve: ServerFactory) -> RunningServer:
+    """lastseen with default settings but for 127.0.0.1 as a trusted proxy.
+
+    Trusting the loopback proxy lets tests choose a client address with X-Forwarded-For.
+    """
+    return serve(trusted_proxies=TrustedProxies.parse("127.0.0.1"))
