@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from helpers import SECRET_KEY, RunningServer, start_server
+from helpers import SECRET_KEY, RunningServer, ServerFactory, start_server
 from lastseen.domain.clock import FrozenClock
 from lastseen.enrich.client_ip import TrustedProxies
 from lastseen.enrich.geoip import GeoIP
@@ -110,9 +110,6 @@ def geolite_test_db() -> Path:
 
 
 # Servers
-
-
-ServerFactory = Callable[..., RunningServer]
 
 
 @pytest.fixture

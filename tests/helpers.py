@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -38,6 +39,10 @@ class RunningServer:
     def close_clients(self) -> None:
         for http in self.opened:
             http.close()
+
+
+#: The ``serve`` fixture: starts a server with settings overrides and an optional clock.
+ServerFactory = Callable[..., RunningServer]
 
 
 class ServerThread:

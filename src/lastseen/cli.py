@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy import Engine
+
 from lastseen.domain.clock import system_clock
 from lastseen.enrich.geoip import GeoIP, bundled_geolite2_path
 from lastseen.errors import ConfigurationError, ServiceError
@@ -24,7 +26,10 @@ logger = logging.getLogger("lastseen")
 def load_geoip(settings: Settings) -> GeoIP | None:
     """Open the configured GeoIP database, else the bundled GeoLite2 file, else none."""
     if settings.geoip_db:
-        geoip = GeoIP(settings.geoip_db)
+        try:
+            geoip = GeoIP(settings.geoip_db)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"invalid LASTSEEN_GEOIP_DB: {exc}") from exc
         info = geoip.info
         logger.info("GeoIP on: %s (%s, built %s)", info.path, info.database_type, info.build_date)
         return geoip
@@ -46,8 +51,10 @@ def load_geoip(settings: Settings) -> GeoIP | None:
     return geoip
 
 
-def _services(settings: Settings, geoip: GeoIP | None = None) -> Accounts:
-    engine = make_engine(settings.database_url)
+def _services(
+    settings: Settings, geoip: GeoIP | None = None, engine: Engine | None = None
+) -> Accounts:
+    engine = engine or make_engine(settings.database_url)
     migrate(engine)
     sessions = Sessions(
         SQLStore(engine),
@@ -65,7 +72,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from lastseen.http.app import create_app
 
     geoip = load_geoip(settings)
-    accounts = _services(settings, geoip)
+    engine = make_engine(settings.database_url)
+    accounts = _services(settings, geoip, engine)
     if args.demo:
         from lastseen.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 
@@ -76,8 +84,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
-    app = create_app(settings, engine=accounts.store.engine, geoip=geoip)
-    logger.info("lastseen listening on http://%s:%d database=%s", args.host, args.port, _safe_url(settings))
+    app = create_app(settings, engine=engine, geoip=geoip)
+    logger.info(
+        "lastseen listening on http://%s:%d database=%s", args.host, args.port, _safe_url(settings)
+    )
     # Proxy headers are handled by lastseen's trusted-proxy rules, not by uvicorn's.
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, log_config=None)
     return 0
@@ -117,7 +127,10 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
         if args.all
         else accounts.sessions.list_active_sessions(user.id)
     )
-    print(f"{'SESSION':<33} {'STATUS':<9} {'LAST ACTIVE (UTC)':<19} {'BROWSER':<22} {'DEVICE':<18} {'IP':<39} LOCATION")
+    print(
+        f"{'SESSION':<33} {'STATUS':<9} {'LAST ACTIVE (UTC)':<19} {'BROWSER':<22} "
+        f"{'DEVICE':<18} {'IP':<39} LOCATION"
+    )
     for session in sessions:
         activity = session.latest_activity
         browser = device = ip = location = ""
@@ -155,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="apply migrations and serve the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
         "--demo", action="store_true", help="create a demo user signed in on ten devices"
@@ -189,13 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     list_.set_defaults(handler=cmd_sessions_list)
 
     sweep = commands.add_parser("sweep", help="persist expired and abandoned statuses")
-    sweep.add_argument("--batch-size", type=int, default=500, help="sessions per transaction (default 500)")
+    sweep.add_argument(
+        "--batch-size", type=int, default=500, help="sessions per transaction (default 500)"
+    )
     sweep.set_defaults(handler=cmd_sweep)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()

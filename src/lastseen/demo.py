@@ -18,7 +18,7 @@ from lastseen.service.sessions import Sessions
 logger = logging.getLogger("lastseen.demo")
 
 DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "lastseen-demo"
+DEMO_PASSWORD = "lastseen-demo"  # noqa: S105 - printed for newcomers; demo data only
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ import socket
 
 import httpx
 import pytest
+
 from helpers import SECRET_KEY, RunningServer, make_user, signed_in
 
 

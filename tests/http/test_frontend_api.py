@@ -5,9 +5,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from conftest import ServerFactory
-from helpers import PASSWORD, Browser, RunningServer, make_user, signed_in
+from helpers import PASSWORD, Browser, RunningServer, ServerFactory, make_user, signed_in
 from lastseen.domain.clock import FrozenClock
+from lastseen.enrich.client_ip import TrustedProxies
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -497,3 +497,15 @@ def test_abandoned_session_leaves_client(serve: ServerFactory, clock: FrozenCloc
 
     assert listed == []
     assert fetched.status_code == 404
+
+
+def test_server_without_geoip_leaves_location_empty(serve: ServerFactory) -> None:
+    server = serve(geoip_db=None, trusted_proxies=TrustedProxies.parse("127.0.0.1"))
+    make_user(server, "ada@example.com")
+    browser = signed_in(server, "ada@example.com", headers={"x-forwarded-for": LONDON})
+
+    activity = active(browser).json()[0]["latest_activity"]
+
+    assert activity["ip_address"] == LONDON
+    assert "city" not in activity
+    assert "country" not in activity

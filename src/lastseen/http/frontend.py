@@ -54,7 +54,9 @@ def _check_origin(request: Request, rt: Runtime) -> None:
         )
 
 
-async def _requester(request: Request, rt: Runtime, form: dict[str, str] | None = None) -> Requester:
+async def _requester(
+    request: Request, rt: Runtime, form: dict[str, str] | None = None
+) -> Requester:
     if request.method != "GET":
         _check_origin(request, rt)
     facts = request_facts(request, rt.settings)

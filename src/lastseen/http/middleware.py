@@ -17,7 +17,11 @@ class MethodOverrideMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and b"_method=" in scope["query_string"]:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and b"_method=" in scope["query_string"]
+        ):
             query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
             method = query.get("_method", "").upper()
             if method in _OVERRIDABLE:
@@ -38,10 +42,9 @@ class BodyLimitMiddleware:
             return
 
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._reject(send)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await self._reject(send)
+                return
 
         received = 0
 

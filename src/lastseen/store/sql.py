@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Engine, Row, and_, cast, func, insert, or_, select, update
 
 from lastseen.domain.clock import from_millis, to_millis
 from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
@@ -14,7 +14,10 @@ from lastseen.store.tables import clients, session_activities, sessions, users
 _SESSION_WITH_ACTIVITY = sessions.outerjoin(
     session_activities, session_activities.c.id == sessions.c.latest_activity_id
 )
-_SESSION_COLUMNS = [*sessions.c, *(column.label(f"a_{column.name}") for column in session_activities.c)]
+_SESSION_COLUMNS = [
+    *sessions.c,
+    *(column.label(f"a_{column.name}") for column in session_activities.c),
+]
 
 
 class SQLStore:
@@ -49,7 +52,9 @@ class SQLStore:
         identifier = identifier.strip()
         return self._one_user(
             or_(
-                func.lower(users.c.email_address) == identifier.lower(),
+                # The database lowers both sides: SQLite's lower() changes only ASCII letters,
+                # so comparing with Python's str.lower() would miss stored non-ASCII capitals.
+                func.lower(users.c.email_address) == func.lower(identifier),
                 users.c.username == identifier,
             )
         )
@@ -85,7 +90,9 @@ class SQLStore:
     def find_client(self, token_hash: str) -> Client | None:
         return self._one_client(clients.c.token_hash == token_hash)
 
-    def set_last_active_session(self, client_id: str, session_id: str | None, now: datetime) -> None:
+    def set_last_active_session(
+        self, client_id: str, session_id: str | None, now: datetime
+    ) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 update(clients)
@@ -205,7 +212,11 @@ class SQLStore:
                 sessions.c.expire_at <= millis,
                 and_(
                     sessions.c.inactivity_timeout.is_not(None),
-                    sessions.c.last_active_at + sessions.c.inactivity_timeout * 1000 <= millis,
+                    # The timeout is an INTEGER of seconds: widen it before converting to
+                    # milliseconds, or PostgreSQL overflows on timeouts above 24 days.
+                    sessions.c.last_active_at
+                    + cast(sessions.c.inactivity_timeout, BigInteger) * 1000
+                    <= millis,
                 ),
             ),
         )
