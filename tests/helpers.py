@@ -1,6 +1,8 @@
 """Helpers for tests that talk HTTP to a real lastseen server on loopback."""
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -122,3 +124,38 @@ def signed_in(
     response = http.post("/v1/client/sign_ins", data={"identifier": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return Browser(http, response.json()["response"]["created_session_id"])
+
+
+class Serve:
+    """``lastseen serve`` in a child process, stopped at the end of the test."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lastseen", "serve", "--port", str(self.port), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"lastseen serve exited: {self.output()}")
+            try:
+                httpx.get(f"{self.url}/v1/client", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("lastseen serve did not answer within 60 s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        return self.output()
+
+    def output(self) -> str:
+        out, _ = self.process.communicate(timeout=30)
+        return out

@@ -4,14 +4,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers import free_port
+from helpers import Serve
 from lastseen import cli
 from lastseen.demo import DEMO_EMAIL, DEMO_PASSWORD, DEVICES
 from lastseen.enrich.geoip import bundled_geolite2_path
@@ -34,41 +33,6 @@ def env(tmp_path: Path) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LASTSEEN_")}
     environ["LASTSEEN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
     return environ
-
-
-class Serve:
-    """``lastseen serve`` in a child process, stopped at the end of the test."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lastseen", "serve", "--port", str(self.port), *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"lastseen serve exited: {self.output()}")
-            try:
-                httpx.get(f"{self.url}/v1/client", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("lastseen serve did not answer within 60 s")
-
-    def stop(self) -> str:
-        self.process.terminate()
-        return self.output()
-
-    def output(self) -> str:
-        out, _ = self.process.communicate(timeout=30)
-        return out
 
 
 @pytest.fixture

@@ -6,11 +6,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from lastseen.errors import ConfigurationError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+# An arbitrary constant that names lastseen's migration lock among PostgreSQL advisory locks.
+_LOCK_KEY = 0x1A57_5EE0
 
 
 def _config() -> Config:
@@ -32,6 +35,9 @@ def migrate(engine: Engine) -> None:
     """Upgrade the database behind ``engine`` to the newest schema."""
     config = _config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Servers starting together would otherwise race to create the same tables.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

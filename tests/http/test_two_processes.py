@@ -1,0 +1,42 @@
+"""Two ``lastseen serve`` processes sharing one PostgreSQL database."""
+
+import os
+
+import httpx
+
+from helpers import PASSWORD, Serve
+
+
+def test_revocation_seen_by_both_processes(postgres_database: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LASTSEEN_")}
+    env.update(LASTSEEN_DATABASE_URL=postgres_database, LASTSEEN_SECRET_KEY="sk_test_two_processes")
+    first, second = Serve(env), Serve(env)
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        created = httpx.post(
+            f"{first.url}/v1/users",
+            json={"email_address": ["ada@example.com"], "password": PASSWORD},
+            headers={"authorization": "Bearer sk_test_two_processes"},
+        )
+        sign_in = {"identifier": "ada@example.com", "password": PASSWORD}
+
+        with httpx.Client() as laptop, httpx.Client() as phone:
+            laptop.post(f"{first.url}/v1/client/sign_ins", data=sign_in)
+            phone_session = phone.post(f"{first.url}/v1/client/sign_ins", data=sign_in).json()[
+                "response"
+            ]["created_session_id"]
+            before = phone.get(f"{second.url}/v1/me/sessions/active")
+
+            revoked = laptop.post(f"{second.url}/v1/me/sessions/{phone_session}/revoke")
+            on_first = phone.get(f"{first.url}/v1/me/sessions/active")
+            on_second = phone.get(f"{second.url}/v1/me/sessions/active")
+    finally:
+        first.stop()
+        second.stop()
+
+    assert created.status_code == 200
+    assert before.status_code == 200
+    assert revoked.json()["response"]["status"] == "revoked"
+    assert on_first.status_code == 401
+    assert on_second.status_code == 401
