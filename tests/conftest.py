@@ -7,7 +7,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import mmdb_writer
 import pytest
+from netaddr import IPSet
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -25,7 +27,6 @@ from lastseen.store.sql import SQLStore
 from lastseen.store.tables import metadata
 
 POSTGRES_URL = os.environ.get("LASTSEEN_TEST_POSTGRES_URL")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture
@@ -101,11 +102,28 @@ def accounts(sessions: Sessions) -> Accounts:
 # GeoIP
 
 
+# City records for the test servers: public networks with English and German names.
+CITY_RECORDS = {
+    "81.2.69.0/24": ("London", "United Kingdom", "Vereinigtes Königreich", "GB"),
+    "89.160.20.0/24": ("Linköping", "Sweden", "Schweden", "SE"),
+}
+
+
 @pytest.fixture(scope="session")
-def geolite_test_db() -> Path:
-    path = SHARED / "geo-testdata" / "GeoLite2-City-Test.mmdb"
-    if not path.exists():
-        pytest.skip(f"MaxMind test databases not found at {path.parent}")
+def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small City ``.mmdb`` built with mmdb-writer, so servers need no outside files."""
+    writer = mmdb_writer.MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="Lastseen-Test-City", languages=["en"]
+    )
+    for network, (city, country, country_de, code) in CITY_RECORDS.items():
+        record = {
+            "city": {"names": {"en": city}},
+            "country": {"iso_code": code, "names": {"en": country, "de": country_de}},
+        }
+        writer.insert_network(IPSet([network]), record)
+
+    path = tmp_path_factory.mktemp("geoip") / "city.mmdb"
+    writer.to_db_file(str(path))
     return path
 
 
@@ -113,8 +131,8 @@ def geolite_test_db() -> Path:
 
 
 @pytest.fixture
-def serve(sqlite_url: str, geolite_test_db: Path) -> Iterator[ServerFactory]:
-    """Start lastseen on loopback with SQLite and the GeoLite2 test database.
+def serve(sqlite_url: str, city_db: Path) -> Iterator[ServerFactory]:
+    """Start lastseen on loopback with SQLite and a small City database.
 
     Keyword arguments override settings; ``clock=`` injects a FrozenClock.
     """
@@ -124,7 +142,7 @@ def serve(sqlite_url: str, geolite_test_db: Path) -> Iterator[ServerFactory]:
         fields: dict[str, object] = {
             "database_url": sqlite_url,
             "secret_key": SECRET_KEY,
-            "geoip_db": str(geolite_test_db),
+            "geoip_db": str(city_db),
             **overrides,
         }
         settings = Settings(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,159 @@
+"""The asyncio client: :class:`AsyncClient`, ``client.user`` and its sessions."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from types import TracebackType
+
+import httpx
+
+from lastseen.client._base import (
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    client_session_path,
+    cookieless_jar,
+    session_path,
+)
+from lastseen.client._models import (
+    BaseSessionWithActivities,
+    SignInResult,
+    decode,
+    parse_revoked_count,
+    parse_sessions,
+    parse_wrapped_session,
+    read_json,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsyncSessionWithActivities(BaseSessionWithActivities):
+    """A session of the signed-in user, fetched by an :class:`AsyncClient`."""
+
+    _client: "AsyncClient" = field(repr=False, compare=False)
+
+    async def revoke(self) -> "AsyncSessionWithActivities":
+        """Revoke this session through the client that fetched it, and return it revoked."""
+        return await self._client.user.revoke_session(self.id)
+
+
+class AsyncCurrentUser:
+    """The signed-in user's sessions on every client, as ``client.user``."""
+
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+        self._build = partial(AsyncSessionWithActivities, _client=client)
+
+    async def get_sessions(self) -> list[AsyncSessionWithActivities]:
+        """Return the user's active sessions on every client, each with its latest activity."""
+        response = await self._client._send("GET", "/me/sessions/active", current_session=True)
+        return decode(response, lambda body: parse_sessions(body, self._build))
+
+    async def revoke_session(self, session_id: str) -> AsyncSessionWithActivities:
+        """Revoke another session of the user, and return it revoked.
+
+        The current session gets 400 ``invalid_action_for_session`` (call ``sign_out`` for it),
+        and an id that is not the user's gets 401 ``action_for_session_not_authorized``.
+        """
+        path = session_path(session_id, "revoke")
+        response = await self._client._send("POST", path, current_session=True)
+        return decode(response, lambda body: parse_wrapped_session(body, self._build))
+
+    async def revoke_other_sessions(self) -> int:
+        """Revoke every active session of the user but the current one, and return the count."""
+        path = "/me/sessions/revoke_others"
+        response = await self._client._send("POST", path, current_session=True)
+        return decode(response, parse_revoked_count)
+
+
+class AsyncClient(BaseClient):
+    """An asyncio client for a lastseen server's frontend API, signed in as one user.
+
+    It takes the same arguments as :class:`lastseen.client.Client`, with an async
+    ``transport`` or ``http_client``, and raises the same exceptions. Close it with
+    ``await client.aclose()`` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_token: str | None = None,
+        session_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, client_token=client_token, session_id=session_id, headers=headers
+        )
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either transport or http_client, not both")
+
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=timeout, transport=transport, cookies=cookieless_jar()
+        )
+        self.user = AsyncCurrentUser(self)
+
+    async def sign_in(self, identifier: str, password: str) -> SignInResult:
+        """Sign in with an email address or username and a password.
+
+        The new session becomes the current one. A wrong password and an unknown identifier
+        both raise the same 422 ``form_password_incorrect``. Signing in again as a user who is
+        signed in on this client raises 400 ``session_exists``.
+        """
+        form = {"identifier": identifier, "password": password, "strategy": "password"}
+        response = await self._send("POST", "/client/sign_ins", form=form, native=True)
+        return self._accept_sign_in(response)
+
+    async def sign_out(self) -> None:
+        """Sign out of the current session, or of every session on this client if none is set.
+
+        The session is forgotten even when the server rejects the request, for example with
+        400 ``invalid_action_for_session`` because the session was already revoked.
+        """
+        if self.session_id is not None:
+            method, path = "POST", client_session_path(self.session_id, "remove")
+        elif self.client_token is not None:
+            method, path = "DELETE", "/client/sessions"
+        else:
+            return
+
+        try:
+            read_json(await self._send(method, path))
+        finally:
+            self.session_id = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections, unless the HTTP client was injected."""
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        current_session: bool = False,
+        form: dict[str, str] | None = None,
+        native: bool = False,
+    ) -> httpx.Response:
+        return await self._http.request(
+            method,
+            self._url(path),
+            params=self._params(current_session=current_session, native=native),
+            data=form,
+            headers=self._headers(),
+        )
