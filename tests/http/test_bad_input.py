@@ -325,3 +325,10 @@ def test_backend_body_not_object(server: RunningServer) -> None:
         )
 
     assert_clerk_error(response, 422)
+
+
+def test_oversized_headers_rejected(server: RunningServer) -> None:
+    response = httpx.get(f"{server.url}/v1/client", headers={"x-padding": "a" * 40_000})
+
+    assert_clerk_error(response, 431)
+    assert response.json()["errors"][0]["code"] == "request_header_fields_too_large"

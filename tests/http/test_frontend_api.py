@@ -1,5 +1,6 @@
 """The frontend API over real HTTP: sign-in, listing, revoking, the client's sessions."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -509,3 +510,34 @@ def test_server_without_geoip_leaves_location_empty(serve: ServerFactory) -> Non
     assert activity["ip_address"] == LONDON
     assert "city" not in activity
     assert "country" not in activity
+
+
+def test_sign_out_everywhere_clears_cookie(server: RunningServer) -> None:
+    make_user(server, "ada@example.com")
+    browser = signed_in(server, "ada@example.com")
+
+    response = browser.http.delete("/v1/client/sessions")
+    listed = browser.http.get("/v1/me/sessions/active")
+
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert "__client" not in browser.http.cookies
+    assert "set-cookie" not in listed.headers
+    assert listed.status_code == 401
+
+
+def test_parallel_requests_keep_session(server: RunningServer) -> None:
+    make_user(server, "ada@example.com")
+    browser = signed_in(server, "ada@example.com", headers={"x-forwarded-for": LONDON})
+    cookie = browser.http.cookies["__client"]
+
+    def list_from_new_connection(forwarded: str) -> int:
+        with httpx.Client(base_url=server.url, cookies={"__client": cookie}) as tab:
+            return tab.get(
+                "/v1/me/sessions/active", headers={"x-forwarded-for": forwarded}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(list_from_new_connection, [LONDON, LINKOPING] * 8))
+
+    assert statuses == [200] * 16
+    assert active(browser).status_code == 200

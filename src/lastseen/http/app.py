@@ -19,7 +19,7 @@ from lastseen.http.errors import (
     handle_unexpected,
     handle_validation_error,
 )
-from lastseen.http.middleware import BodyLimitMiddleware, MethodOverrideMiddleware
+from lastseen.http.middleware import MethodOverrideMiddleware, RequestLimitsMiddleware
 from lastseen.http.runtime import Runtime
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
@@ -32,6 +32,8 @@ from lastseen.store.sql import SQLStore
 logger = logging.getLogger("lastseen")
 
 MAX_BODY_BYTES = 64 * 1024
+# Room for a 10 kB User-Agent and the usual cookies, far below what would strain memory.
+MAX_HEADER_BYTES = 32 * 1024
 
 
 def create_app(
@@ -82,5 +84,7 @@ def create_app(
     app.include_router(backend.router)
 
     app.add_middleware(MethodOverrideMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        RequestLimitsMiddleware, max_body_bytes=MAX_BODY_BYTES, max_header_bytes=MAX_HEADER_BYTES
+    )
     return app

@@ -185,7 +185,10 @@ async def remove_client_sessions(request: Request) -> Response:
     client = await _client(request, rt)
     await rt.run(rt.sessions.remove_all, client)
     body = await rt.run(_client_body, rt, client)
-    return JSONResponse({"response": body, "client": None})
+    response = JSONResponse({"response": body, "client": None})
+    # Signed out everywhere on this client: the token is worthless, so the browser drops it.
+    response.delete_cookie(CLIENT_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
 
 
 @router.get("/client/sessions/{session_id}", summary="One session of this client")
