@@ -332,3 +332,16 @@ def test_oversized_headers_rejected(server: RunningServer) -> None:
 
     assert_clerk_error(response, 431)
     assert response.json()["errors"][0]["code"] == "request_header_fields_too_large"
+
+
+def test_openapi_document_lists_routes(server: RunningServer) -> None:
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+
+    assert "/v1/me/sessions/active" in paths
+    assert "/v1/me/sessions/{session_id}/revoke" in paths
+    assert "/v1/users" in paths
+
+
+def test_no_docs_pages_with_outside_scripts(server: RunningServer) -> None:
+    assert httpx.get(f"{server.url}/docs").status_code == 404
+    assert httpx.get(f"{server.url}/redoc").status_code == 404

@@ -72,6 +72,10 @@ def create_app(
         summary="Sessions with activities: sign in, list every device, revoke.",
         version="0.1.0",
         lifespan=lifespan,
+        # The interactive docs pages load their scripts from a CDN; lastseen makes no
+        # outside requests, so only the OpenAPI document is served.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
 
