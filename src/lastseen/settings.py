@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from lastseen.domain.sessions import Lifetimes
+from lastseen.domain.sessions import (
+    MAX_INACTIVITY_TIMEOUT,
+    MIN_INACTIVITY_TIMEOUT,
+    MIN_MAX_LIFETIME,
+    Lifetimes,
+)
 from lastseen.enrich.client_ip import FORWARDED_HEADERS, TrustedProxies
 from lastseen.errors import ConfigurationError
 
@@ -18,6 +23,9 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 DEFAULT_DATABASE_URL = "sqlite:///lastseen.db"
+
+# Ten years: longer lifetimes are surely typos, and far-future dates overflow datetime.
+MAX_SESSION_DURATION = timedelta(days=3650)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +77,18 @@ class Settings:
             value = env.get(f"LASTSEEN_{name}")
             return value if value is None or value.strip() else None
 
-        max_lifetime = _duration(env, "MAX_LIFETIME", timedelta(days=7))
-        inactivity = _duration(env, "INACTIVITY_TIMEOUT", timedelta(0))
-        abandon = _duration(env, "TIME_TO_ABANDON", timedelta(days=30))
-        try:
-            lifetimes = Lifetimes(max_lifetime, inactivity or None, abandon)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid session lifetimes: {exc}") from exc
+        lifetimes = _lifetimes(env)
 
         try:
             trusted = TrustedProxies.parse(get("TRUSTED_PROXIES") or "")
         except ValueError as exc:
             raise ConfigurationError(f"invalid LASTSEEN_TRUSTED_PROXIES: {exc}") from exc
 
-        header = (get("FORWARDED_HEADER") or "x-forwarded-for").strip().lower()
+        raw_header = get("FORWARDED_HEADER") or "x-forwarded-for"
+        header = raw_header.strip().lower()
         if header not in FORWARDED_HEADERS:
             raise ConfigurationError(
-                f"invalid LASTSEEN_FORWARDED_HEADER {header!r}: must be one of "
+                f"invalid LASTSEEN_FORWARDED_HEADER {raw_header!r}: must be one of "
                 + ", ".join(FORWARDED_HEADERS)
             )
 
@@ -107,7 +110,10 @@ def parse_duration(value: str) -> timedelta:
     if match is None:
         raise ValueError("must be a whole number of seconds or a number with s, m, h or d")
     amount, unit = match.groups()
-    return timedelta(seconds=int(amount) * _UNITS[unit])
+    try:
+        return timedelta(seconds=int(amount) * _UNITS[unit])
+    except OverflowError:
+        raise ValueError("is too large") from None
 
 
 def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
@@ -118,6 +124,37 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
         return parse_duration(raw)
     except ValueError as exc:
         raise ConfigurationError(f"invalid LASTSEEN_{name} {raw!r}: {exc}") from exc
+
+
+def _lifetimes(env: Mapping[str, str]) -> Lifetimes:
+    # Checked here as well as in Lifetimes, so that each error names its variable.
+    max_lifetime = _duration(env, "MAX_LIFETIME", timedelta(days=7))
+    if max_lifetime < MIN_MAX_LIFETIME:
+        raise _invalid(env, "MAX_LIFETIME", "must be at least 5 minutes")
+    if max_lifetime > MAX_SESSION_DURATION:
+        raise _invalid(env, "MAX_LIFETIME", "must be at most 3650 days")
+
+    inactivity = _duration(env, "INACTIVITY_TIMEOUT", timedelta(0)) or None
+    if inactivity is not None:
+        if not MIN_INACTIVITY_TIMEOUT <= inactivity <= MAX_INACTIVITY_TIMEOUT:
+            raise _invalid(
+                env, "INACTIVITY_TIMEOUT", "must be 0 (off) or between 5 minutes and 365 days"
+            )
+        if inactivity > max_lifetime:
+            max_raw = env.get("LASTSEEN_MAX_LIFETIME", "").strip() or "7d"
+            raise _invalid(
+                env, "INACTIVITY_TIMEOUT", f"must not exceed LASTSEEN_MAX_LIFETIME ({max_raw})"
+            )
+
+    abandon = _duration(env, "TIME_TO_ABANDON", timedelta(days=30))
+    if abandon > MAX_SESSION_DURATION:
+        raise _invalid(env, "TIME_TO_ABANDON", "must be at most 3650 days")
+    return Lifetimes(max_lifetime, inactivity, abandon)
+
+
+def _invalid(env: Mapping[str, str], name: str, reason: str) -> ConfigurationError:
+    raw = env.get(f"LASTSEEN_{name}", "").strip()
+    return ConfigurationError(f"invalid LASTSEEN_{name} {raw!r}: {reason}")
 
 
 def _origins(value: str) -> frozenset[str]:
@@ -131,5 +168,6 @@ def _origins(value: str) -> frozenset[str]:
                 f"invalid LASTSEEN_ALLOWED_ORIGINS entry {origin!r}: "
                 "must be a scheme and host such as https://app.example.com"
             )
-        origins.add(origin)
+        # Browsers send the Origin header with the scheme and host in lower case.
+        origins.add(origin.lower())
     return frozenset(origins)

@@ -8,6 +8,14 @@ from lastseen.domain.sessions import Activity, Session, SessionStatus
 from lastseen.domain.users import Client, User
 
 
+class IdentifierTaken(Exception):
+    """Raised by ``add_user`` when another user already has one of the unique identifiers."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is taken")
+        self.field = field
+
+
 class Store(Protocol):
     # Users
     def add_user(self, user: User) -> None: ...
@@ -19,7 +27,9 @@ class Store(Protocol):
     def add_client(self, client: Client) -> None: ...
     def get_client(self, client_id: str) -> Client | None: ...
     def find_client(self, token_hash: str) -> Client | None: ...
-    def set_last_active_session(self, client_id: str, session_id: str | None, now: datetime) -> None: ...
+    def set_last_active_session(
+        self, client_id: str, session_id: str | None, now: datetime
+    ) -> None: ...
 
     # Sessions
     def add_session(self, session: Session, activity: Activity) -> None: ...

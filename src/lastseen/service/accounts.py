@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from lastseen import errors
 from lastseen.domain import ids
 from lastseen.domain.sessions import LIVE_STATUSES, Session
+from lastseen.domain.store import IdentifierTaken
 from lastseen.domain.users import Client, User
 from lastseen.service.activity import RequestFacts
 from lastseen.service.passwords import (
@@ -33,6 +34,16 @@ class SignIn:
     session: Session
     #: The new client token when the sign-in created the client, else None.
     client_token: str | None
+
+
+def identifier_exists(name: str) -> errors.ServiceError:
+    return errors.ServiceError(
+        422,
+        "form_identifier_exists",
+        "That identifier is taken",
+        f"That {name.replace('_', ' ')} is taken. Please try another.",
+        {"param_name": name},
+    )
 
 
 def incorrect_credentials() -> errors.ServiceError:
@@ -79,13 +90,7 @@ class Accounts:
 
         for name, value in (("email_address", email_address), ("username", username)):
             if value and self.store.find_user(value) is not None:
-                raise errors.ServiceError(
-                    422,
-                    "form_identifier_exists",
-                    "That identifier is taken",
-                    f"That {name.replace('_', ' ')} is taken. Please try another.",
-                    {"param_name": name},
-                )
+                raise identifier_exists(name)
 
         now = self.sessions.clock()
         user = User(
@@ -99,7 +104,12 @@ class Accounts:
             created_at=now,
             updated_at=now,
         )
-        self.store.add_user(user)
+        try:
+            self.store.add_user(user)
+        except IdentifierTaken as exc:
+            # Another request took the identifier after the checks above, or it is the
+            # external id, which only the database checks.
+            raise identifier_exists(exc.field) from None
         logger.info("user created user_id=%s", user.id)
         return user
 

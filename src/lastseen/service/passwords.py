@@ -22,7 +22,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     checked instead, so the answer takes as long as for a real user with a wrong password.
     """
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -120,7 +120,9 @@ class Sessions:
 
     # Activity
 
-    def record_activity(self, session: Session, facts: RequestFacts, *, force: bool = False) -> Session:
+    def record_activity(
+        self, session: Session, facts: RequestFacts, *, force: bool = False
+    ) -> Session:
         """Record a request on ``session``.
 
         A changed IP address or user agent starts a new activity row at once. Otherwise
@@ -216,7 +218,9 @@ class Sessions:
         if session is None:
             raise errors.session_not_found(session_id)
         revoked = self._change_status(session, SessionStatus.REVOKED, "revoke")
-        logger.info("session revoked session_id=%s user_id=%s by=admin", session.id, session.user_id)
+        logger.info(
+            "session revoked session_id=%s user_id=%s by=admin", session.id, session.user_id
+        )
         return revoked
 
     def revoke_user_sessions(self, user_id: str) -> int:
@@ -240,7 +244,9 @@ class Sessions:
         """Mark a client's session as in use now and make it the client's current one."""
         session = self.client_session(client, session_id)
         if session.status not in LIVE_STATUSES:
-            raise errors.signed_out(f"Session {session_id} is {session.status} and cannot be touched.")
+            raise errors.signed_out(
+                f"Session {session_id} is {session.status} and cannot be touched."
+            )
         session = self.record_activity(session, facts, force=True)
         self.store.set_last_active_session(client.id, session.id, self.clock())
         return session

@@ -5,9 +5,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Engine, Row, and_, cast, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lastseen.domain.clock import from_millis, to_millis
 from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
+from lastseen.domain.store import IdentifierTaken
 from lastseen.domain.users import Client, User
 from lastseen.store.tables import clients, session_activities, sessions, users
 
@@ -29,6 +31,27 @@ class SQLStore:
     # Users
 
     def add_user(self, user: User) -> None:
+        """Insert ``user``; raise IdentifierTaken when an identifier belongs to another user."""
+        try:
+            self._insert_user(user)
+        except IntegrityError:
+            field = self._taken_identifier(user)
+            if field is None:
+                raise
+            raise IdentifierTaken(field) from None
+
+    def _taken_identifier(self, user: User) -> str | None:
+        conditions = {
+            "email_address": func.lower(users.c.email_address) == func.lower(user.email_address),
+            "username": users.c.username == user.username,
+            "external_id": users.c.external_id == user.external_id,
+        }
+        for field, condition in conditions.items():
+            if getattr(user, field) and self._one_user(condition) is not None:
+                return field
+        return None
+
+    def _insert_user(self, user: User) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 insert(users).values(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
 )
 
 metadata = MetaData()
@@ -22,7 +23,7 @@ users = Table(
     "users",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("email_address", String(320), unique=True),
+    Column("email_address", String(320)),
     Column("username", String(64), unique=True),
     Column("password_hash", String(255)),
     Column("external_id", String(255), unique=True),
@@ -32,6 +33,10 @@ users = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("last_sign_in_at", BigInteger),
 )
+
+# Email addresses are unique and found regardless of case; the index on lower() serves both.
+# SQLite's lower() folds ASCII letters only, the same way in the index and in queries.
+Index("ux_users_email_address_lower", func.lower(users.c.email_address), unique=True)
 
 clients = Table(
     "clients",

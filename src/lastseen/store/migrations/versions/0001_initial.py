@@ -18,7 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("email_address", sa.String(320), unique=True),
+        sa.Column("email_address", sa.String(320)),
         sa.Column("username", sa.String(64), unique=True),
         sa.Column("password_hash", sa.String(255)),
         sa.Column("external_id", sa.String(255), unique=True),
@@ -27,6 +27,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("updated_at", sa.BigInteger, nullable=False),
         sa.Column("last_sign_in_at", sa.BigInteger),
+    )
+    op.create_index(
+        "ux_users_email_address_lower",
+        "users",
+        [sa.func.lower(sa.column("email_address"))],
+        unique=True,
     )
     op.create_table(
         "clients",
