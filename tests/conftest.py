@@ -13,7 +13,7 @@ from netaddr import IPSet
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from helpers import SECRET_KEY, RunningServer, ServerFactory, start_server
+from helpers import ENCRYPTION_KEY, SECRET_KEY, RunningServer, ServerFactory, start_server
 from lastseen.domain.clock import FrozenClock
 from lastseen.enrich.client_ip import TrustedProxies
 from lastseen.enrich.geoip import GeoIP
@@ -143,6 +143,7 @@ def serve(sqlite_url: str, city_db: Path) -> Iterator[ServerFactory]:
             "database_url": sqlite_url,
             "secret_key": SECRET_KEY,
             "geoip_db": str(city_db),
+            "encryption_key": ENCRYPTION_KEY,
             **overrides,
         }
         settings = Settings(**fields)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from lastseen.store.engine import make_engine
 from lastseen.store.schema import migrate
 
 SECRET_KEY = "sk_test_" + "k" * 40
+ENCRYPTION_KEY = "test-encryption-key-" + "e" * 20
 
 
 def free_port() -> int:

@@ -15,10 +15,12 @@ from lastseen.errors import ConfigurationError, ServiceError
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
 from lastseen.service.sessions import Sessions
+from lastseen.service.tokens import KeyRing, SecretKeys
 from lastseen.settings import Settings
 from lastseen.store.engine import make_engine
 from lastseen.store.schema import migrate
 from lastseen.store.sql import SQLStore
+from lastseen.tokens.signing import resolve_encryption_key
 
 logger = logging.getLogger("lastseen")
 
@@ -153,6 +155,47 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _key_store(settings: Settings) -> SQLStore:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return SQLStore(engine)
+
+
+def cmd_keys_create_secret(args: argparse.Namespace, settings: Settings) -> int:
+    key, plain = SecretKeys(_key_store(settings)).create(args.label)
+    print(plain)
+    print(f"created secret key {key.id}; it is shown only now, so store it safely", file=sys.stderr)
+    return 0
+
+
+def cmd_keys_list_secrets(_args: argparse.Namespace, settings: Settings) -> int:
+    print(f"{'ID':<31} {'CREATED (UTC)':<19} {'REVOKED (UTC)':<19} LABEL")
+    for key in SecretKeys(_key_store(settings)).list():
+        revoked = f"{key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else "-"
+        print(f"{key.id:<31} {key.created_at:%Y-%m-%d %H:%M:%S} {revoked:<19} {key.label or ''}")
+    return 0
+
+
+def cmd_keys_revoke_secret(args: argparse.Namespace, settings: Settings) -> int:
+    if not SecretKeys(_key_store(settings)).revoke(args.key_id):
+        print(f"lastseen: no unrevoked secret key with id {args.key_id!r}", file=sys.stderr)
+        return 1
+    print(f"revoked secret key {args.key_id}")
+    return 0
+
+
+def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+    encryption_key = resolve_encryption_key(settings.encryption_key, settings.encryption_key_file)
+    ring = KeyRing(_key_store(settings), encryption_key)
+    ring.jwks()
+    key = ring.rotate()
+    print(
+        f"new signing key {key.kid}; earlier keys stay in the JWKS, so their tokens verify "
+        "until they expire. Servers switch within 30 seconds."
+    )
+    return 0
+
+
 def _safe_url(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
@@ -202,6 +245,24 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("--user", required=True, help="user id, email address or username")
     list_.add_argument("--all", action="store_true", help="include sessions that are not active")
     list_.set_defaults(handler=cmd_sessions_list)
+
+    keys = commands.add_parser("keys", help="manage secret keys and signing keys").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    create_secret = keys.add_parser(
+        "create-secret", help="create a backend API secret key; prints it once"
+    )
+    create_secret.add_argument("--label", help="a note to recognise the key by")
+    create_secret.set_defaults(handler=cmd_keys_create_secret)
+    keys.add_parser("list-secrets", help="list secret keys (ids, never the keys)").set_defaults(
+        handler=cmd_keys_list_secrets
+    )
+    revoke_secret = keys.add_parser("revoke-secret", help="revoke a secret key by id")
+    revoke_secret.add_argument("key_id", help="the key's id, from list-secrets")
+    revoke_secret.set_defaults(handler=cmd_keys_revoke_secret)
+    keys.add_parser("rotate", help="make a new session-token signing key current").set_defaults(
+        handler=cmd_keys_rotate
+    )
 
     sweep = commands.add_parser("sweep", help="persist expired and abandoned statuses")
     sweep.add_argument(

@@ -68,6 +68,20 @@ class Settings:
     #: lastseen's own origin.
     allowed_origins: frozenset[str] = frozenset()
 
+    #: LASTSEEN_TOKEN_LIFETIME: how long a session token (JWT) is valid, default 60s, 30s to
+    #: 1h. A revoked session's token keeps verifying without a network call until it expires.
+    token_lifetime: timedelta = timedelta(seconds=60)
+
+    #: LASTSEEN_ISSUER: the ``iss`` claim of session tokens. Unset: the URL the request came
+    #: to, such as ``http://127.0.0.1:8000``.
+    issuer: str | None = None
+
+    #: LASTSEEN_ENCRYPTION_KEY: at least 32 characters that encrypt the token signing keys in
+    #: the database. Unset: a key generated into LASTSEEN_ENCRYPTION_KEY_FILE (default
+    #: ``lastseen.key`` in the working directory), which suits one machine only.
+    encryption_key: str | None = field(default=None, repr=False)
+    encryption_key_file: str = "lastseen.key"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         """Read the settings from ``environ`` (default ``os.environ``)."""
@@ -101,6 +115,10 @@ class Settings:
             touch_interval=_duration(env, "TOUCH_INTERVAL", timedelta(seconds=60)),
             lifetimes=lifetimes,
             allowed_origins=_origins(get("ALLOWED_ORIGINS") or ""),
+            token_lifetime=_token_lifetime(env),
+            issuer=(get("ISSUER") or "").strip().rstrip("/") or None,
+            encryption_key=get("ENCRYPTION_KEY"),
+            encryption_key_file=get("ENCRYPTION_KEY_FILE") or "lastseen.key",
         )
 
 
@@ -150,6 +168,13 @@ def _lifetimes(env: Mapping[str, str]) -> Lifetimes:
     if abandon > MAX_SESSION_DURATION:
         raise _invalid(env, "TIME_TO_ABANDON", "must be at most 3650 days")
     return Lifetimes(max_lifetime, inactivity, abandon)
+
+
+def _token_lifetime(env: Mapping[str, str]) -> timedelta:
+    lifetime = _duration(env, "TOKEN_LIFETIME", timedelta(seconds=60))
+    if not timedelta(seconds=30) <= lifetime <= timedelta(hours=1):
+        raise _invalid(env, "TOKEN_LIFETIME", "must be between 30 seconds and 1 hour")
+    return lifetime
 
 
 def _invalid(env: Mapping[str, str], name: str, reason: str) -> ConfigurationError:

@@ -32,6 +32,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def env(tmp_path: Path) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LASTSEEN_")}
     environ["LASTSEEN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    environ["LASTSEEN_ENCRYPTION_KEY_FILE"] = str(tmp_path / "lastseen.key")
     return environ
 
 

@@ -4,12 +4,16 @@ import os
 
 import httpx
 
-from helpers import PASSWORD, Serve
+from helpers import ENCRYPTION_KEY, PASSWORD, Serve
 
 
 def test_revocation_seen_by_both_processes(postgres_database: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LASTSEEN_")}
-    env.update(LASTSEEN_DATABASE_URL=postgres_database, LASTSEEN_SECRET_KEY="sk_test_two_processes")
+    env.update(
+        LASTSEEN_DATABASE_URL=postgres_database,
+        LASTSEEN_SECRET_KEY="sk_test_two_processes",
+        LASTSEEN_ENCRYPTION_KEY=ENCRYPTION_KEY,
+    )
     first, second = Serve(env), Serve(env)
     try:
         first.wait_ready()

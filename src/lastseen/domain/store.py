@@ -4,6 +4,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from lastseen.domain.keys import SecretKey, SigningKey
 from lastseen.domain.sessions import Activity, Session, SessionStatus
 from lastseen.domain.users import Client, User
 
@@ -22,6 +23,17 @@ class Store(Protocol):
     def get_user(self, user_id: str) -> User | None: ...
     def find_user(self, identifier: str) -> User | None: ...
     def record_sign_in(self, user_id: str, now: datetime) -> None: ...
+    def search_users(
+        self,
+        *,
+        user_ids: Collection[str] = (),
+        email_addresses: Collection[str] = (),
+        usernames: Collection[str] = (),
+        external_ids: Collection[str] = (),
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[User]: ...
+    def delete_user(self, user_id: str) -> bool: ...
 
     # Clients
     def add_client(self, client: Client) -> None: ...
@@ -38,6 +50,16 @@ class Store(Protocol):
         self, user_id: str, statuses: Collection[SessionStatus] | None = None
     ) -> list[Session]: ...
     def list_client_sessions(self, client_id: str) -> list[Session]: ...
+    def search_sessions(
+        self,
+        *,
+        now: datetime,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        status: SessionStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[Session], int]: ...
     def set_status(
         self,
         session_ids: Sequence[str],
@@ -52,3 +74,17 @@ class Store(Protocol):
 
     # Maintenance
     def sweep(self, now: datetime, batch_size: int) -> int: ...
+
+
+class KeyStore(Protocol):
+    # Signing keys
+    def add_signing_key(
+        self, key: SigningKey, retire_others_at: datetime | None = None
+    ) -> None: ...
+    def list_signing_keys(self) -> list[SigningKey]: ...
+
+    # Secret keys
+    def add_secret_key(self, key: SecretKey) -> None: ...
+    def find_secret_key(self, key_hash: str) -> SecretKey | None: ...
+    def list_secret_keys(self) -> list[SecretKey]: ...
+    def revoke_secret_key(self, key_id: str, now: datetime) -> bool: ...

@@ -24,10 +24,12 @@ from lastseen.http.runtime import Runtime
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
 from lastseen.service.sessions import Sessions
+from lastseen.service.tokens import KeyRing, SecretKeys, Tokens
 from lastseen.settings import Settings
 from lastseen.store.engine import make_engine
 from lastseen.store.schema import require_current
 from lastseen.store.sql import SQLStore
+from lastseen.tokens.signing import resolve_encryption_key
 
 logger = logging.getLogger("lastseen")
 
@@ -48,19 +50,30 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     require_current(engine)
 
+    store = SQLStore(engine)
     sessions = Sessions(
-        SQLStore(engine),
+        store,
         Enricher(geoip),
         lifetimes=settings.lifetimes,
         touch_interval=settings.touch_interval,
+        clock=clock,
+    )
+    keys = KeyRing(
+        store,
+        resolve_encryption_key(settings.encryption_key, settings.encryption_key_file),
         clock=clock,
     )
     runtime = Runtime(
         settings=settings,
         sessions=sessions,
         accounts=Accounts(sessions),
+        keys=keys,
+        tokens=Tokens(keys, lifetime=settings.token_lifetime, clock=clock),
+        secret_keys=SecretKeys(store, clock=clock),
         in_loop=engine.dialect.name == "sqlite",
     )
+    # Load (or create) the signing key now, so the first token request does not pay for it.
+    keys.jwks()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +98,7 @@ def create_app(
     app.add_exception_handler(Exception, handle_unexpected)
 
     app.include_router(frontend.router)
+    app.include_router(frontend.well_known)
     app.include_router(backend.router)
 
     app.add_middleware(MethodOverrideMiddleware)

@@ -1,22 +1,32 @@
 """The backend API: server-to-server calls authenticated by a secret key."""
 
 import hmac
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from lastseen import errors
+from lastseen.domain.sessions import SessionStatus
+from lastseen.enrich.client_ip import IPAddress, parse_ip
+from lastseen.enrich.useragent import ClientHints
 from lastseen.http import wire
 from lastseen.http.runtime import Runtime, runtime
+from lastseen.service.activity import RequestFacts
+
+# Statuses a session list can be filtered by; ``pending`` is not among them in Clerk's API.
+LISTABLE_STATUSES = tuple(status for status in SessionStatus if status is not SessionStatus.PENDING)
 
 
-def require_secret_key(request: Request) -> None:
-    """Check ``Authorization: Bearer sk_…`` against the configured secret key."""
+async def require_secret_key(request: Request) -> None:
+    """Check ``Authorization: Bearer sk_…`` against the bootstrap key and the stored keys."""
     header = request.headers.get("authorization")
     scheme, _, key = (header or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise errors.ServiceError(
             401,
             "authorization_header_format_invalid",
@@ -24,12 +34,120 @@ def require_secret_key(request: Request) -> None:
             "Send the secret key as 'Authorization: Bearer sk_…'.",
         )
 
-    expected = runtime(request).settings.secret_key
-    if expected is None or not hmac.compare_digest(key.strip().encode(), expected.encode()):
+    rt = runtime(request)
+    bootstrap = rt.settings.secret_key
+    if bootstrap is not None and hmac.compare_digest(key.encode(), bootstrap.encode()):
+        return
+    if not await rt.run(rt.secret_keys.check, key):
         raise errors.ServiceError(401, "clerk_key_invalid", "Secret key invalid", "")
 
 
 router = APIRouter(prefix="/v1", tags=["backend"], dependencies=[Depends(require_secret_key)])
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size, 1 to 500")]
+Offset = Annotated[int, Query(ge=0, description="how many results to skip")]
+
+
+# Sessions
+
+
+@router.get("/sessions", summary="List sessions, newest first")
+async def list_sessions(
+    request: Request,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    status: SessionStatus | None = None,
+    paginated: bool = False,
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    rt = runtime(request)
+    if status is SessionStatus.PENDING:
+        raise errors.param_invalid("status", f"must be one of {', '.join(LISTABLE_STATUSES)}.")
+    found, total = await rt.run(
+        rt.sessions.search,
+        user_id=user_id,
+        client_id=client_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    data = [wire.backend_session_json(session) for session in found]
+    if paginated:
+        return JSONResponse({"data": data, "total_count": total})
+    return JSONResponse(data)
+
+
+@router.get("/sessions/{session_id}", summary="One session")
+async def get_session(session_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    session = await rt.run(rt.sessions.get_session, session_id)
+    if session is None:
+        raise errors.session_not_found(session_id)
+    return JSONResponse(wire.backend_session_json(session))
+
+
+class CreateSession(BaseModel):
+    """Clerk's create-session body, plus the end user's request facts as extensions."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: str = Field(max_length=64)
+    active_organization_id: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=8192)
+    ip_address: str | None = Field(default=None, max_length=64)
+    client_hints: dict[str, str] | None = Field(default=None, max_length=16)
+
+
+@router.post("/sessions", summary="Start an active session for a user")
+async def create_session(body: CreateSession, request: Request) -> Response:
+    rt = runtime(request)
+    facts = RequestFacts(
+        ip_address=_ip(body.ip_address),
+        user_agent=body.user_agent,
+        hints=ClientHints.from_headers(body.client_hints or {}),
+    )
+    session = await rt.run(rt.accounts.start_session, body.user_id, facts)
+    return JSONResponse(wire.backend_session_json(session))
+
+
+@router.post("/sessions/{session_id}/revoke", summary="Revoke a session")
+async def revoke_session(session_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    session = await rt.run(rt.sessions.revoke_by_admin, session_id)
+    return JSONResponse(wire.backend_session_json(session))
+
+
+class CreateToken(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    expires_in_seconds: int | None = Field(default=None, ge=30, le=315_360_000)
+
+
+@router.post("/sessions/{session_id}/tokens", summary="Mint a session token")
+async def create_session_token(
+    session_id: str, request: Request, body: CreateToken | None = None
+) -> Response:
+    rt = runtime(request)
+    session = await rt.run(rt.sessions.get_session, session_id)
+    if session is None:
+        raise errors.session_not_found(session_id)
+    seconds = body.expires_in_seconds if body else None
+    jwt = rt.tokens.mint(
+        session,
+        issuer=rt.issuer(request),
+        lifetime=timedelta(seconds=seconds) if seconds else None,
+    )
+    return JSONResponse({"object": "token", "jwt": jwt})
+
+
+@router.get("/jwks", summary="The public keys that verify session tokens")
+async def get_jwks(request: Request) -> Response:
+    rt = runtime(request)
+    return JSONResponse(await rt.run(rt.keys.jwks))
+
+
+# Users
 
 
 class CreateUser(BaseModel):
@@ -58,3 +176,57 @@ async def create_user(body: CreateUser, request: Request) -> Response:
         last_name=body.last_name,
     )
     return JSONResponse(wire.user_json(user))
+
+
+ListFilter = Annotated[list[str], Query(max_length=100)]
+
+
+@router.get("/users", summary="List users, newest first")
+async def list_users(
+    request: Request,
+    user_id: ListFilter = [],  # noqa: B006 - FastAPI copies query defaults per request
+    email_address: ListFilter = [],  # noqa: B006
+    username: ListFilter = [],  # noqa: B006
+    external_id: ListFilter = [],  # noqa: B006
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    rt = runtime(request)
+    found = await rt.run(
+        rt.sessions.store.search_users,
+        user_ids=user_id,
+        email_addresses=email_address,
+        usernames=username,
+        external_ids=external_id,
+        limit=limit,
+        offset=offset,
+    )
+    return JSONResponse([wire.user_json(user) for user in found])
+
+
+@router.get("/users/{user_id}", summary="One user")
+async def get_user(user_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    user = await rt.run(rt.sessions.store.get_user, user_id)
+    if user is None:
+        raise errors.ServiceError(
+            404, "resource_not_found", "User not found", f"No user was found with id {user_id}"
+        )
+    return JSONResponse(wire.user_json(user))
+
+
+@router.delete("/users/{user_id}", summary="Delete a user and revoke their sessions")
+async def delete_user(user_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    await rt.run(rt.accounts.delete_user, user_id)
+    body: dict[str, Any] = {"object": "user", "id": user_id, "deleted": True}
+    return JSONResponse(body)
+
+
+def _ip(value: str | None) -> IPAddress | None:
+    if value is None or not value.strip():
+        return None
+    address = parse_ip(value)
+    if address is None:
+        raise errors.param_invalid("ip_address", "must be an IPv4 or IPv6 address.")
+    return address

@@ -229,6 +229,18 @@ async def remove_session(session_id: str, request: Request) -> Response:
     return JSONResponse(await rt.run(_wrapped, rt, session, user, client))
 
 
+@router.post("/client/sessions/{session_id}/tokens", summary="Mint a session token (JWT)")
+async def create_session_token(session_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    client = await _client(request, rt)
+    await read_form(request)
+    session = await rt.run(rt.sessions.client_session, client, session_id)
+    jwt = rt.tokens.mint(
+        session, issuer=rt.issuer(request), authorized_party=request.headers.get("origin")
+    )
+    return JSONResponse({"object": "token", "jwt": jwt})
+
+
 # The signed-in user's sessions
 
 
@@ -273,3 +285,12 @@ async def revoke_session(session_id: str, request: Request) -> Response:
     requester = await _requester(request, rt, form)
     session = await rt.run(rt.sessions.revoke_session, requester, session_id)
     return JSONResponse(await rt.run(_wrapped, rt, session, requester.user, requester.client))
+
+
+well_known = APIRouter(tags=["frontend"])
+
+
+@well_known.get("/.well-known/jwks.json", summary="The public keys that verify session tokens")
+async def jwks(request: Request) -> Response:
+    rt = runtime(request)
+    return JSONResponse(await rt.run(rt.keys.jwks))

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lastseen.service.accounts import Accounts
 from lastseen.service.sessions import Sessions
+from lastseen.service.tokens import KeyRing, SecretKeys, Tokens
 from lastseen.settings import Settings
 
 P = ParamSpec("P")
@@ -20,6 +21,9 @@ class Runtime:
     settings: Settings
     sessions: Sessions
     accounts: Accounts
+    keys: KeyRing
+    tokens: Tokens
+    secret_keys: SecretKeys
     #: Run store calls in the event loop. SQLite answers in microseconds, far below the cost
     #: of a hop to a worker thread; a network database goes to the thread pool instead.
     in_loop: bool
@@ -28,6 +32,10 @@ class Runtime:
         if self.in_loop:
             return function(*args, **kwargs)
         return await run_in_threadpool(function, *args, **kwargs)
+
+    def issuer(self, request: Request) -> str:
+        """The ``iss`` of session tokens: the configured issuer, else this request's origin."""
+        return self.settings.issuer or f"{request.url.scheme}://{request.url.netloc}"
 
 
 def runtime(request: Request) -> Runtime:

@@ -36,6 +36,12 @@ class SignIn:
     client_token: str | None
 
 
+def user_not_found(user_id: str) -> errors.ServiceError:
+    return errors.ServiceError(
+        404, "resource_not_found", "User not found", f"No user was found with id {user_id}"
+    )
+
+
 def identifier_exists(name: str) -> errors.ServiceError:
     return errors.ServiceError(
         422,
@@ -148,6 +154,22 @@ class Accounts:
         self.store.record_sign_in(user.id, now)
         client = self.store.get_client(client.id) or client
         return SignIn(user=user, client=client, session=session, client_token=new_token)
+
+    def start_session(self, user_id: str, facts: RequestFacts) -> Session:
+        """Start a session for a user on a new client, as the backend API does for host apps."""
+        user = self.store.get_user(user_id)
+        if user is None:
+            raise user_not_found(user_id)
+        client, _token = self.new_client()
+        return self.sessions.create_session(user, client, facts)
+
+    def delete_user(self, user_id: str) -> None:
+        """Revoke the user's sessions, then delete the user with all sessions and activity."""
+        if self.store.get_user(user_id) is None:
+            raise user_not_found(user_id)
+        revoked = self.sessions.revoke_user_sessions(user_id)
+        self.store.delete_user(user_id)
+        logger.info("user deleted user_id=%s revoked_sessions=%d", user_id, revoked)
 
     def new_client(self) -> tuple[Client, str]:
         """Create a client and return it with its token, which is stored only as a hash."""

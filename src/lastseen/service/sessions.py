@@ -167,6 +167,22 @@ class Sessions:
         sessions = (session.at(now) for session in self.store.list_client_sessions(client_id))
         return [session for session in sessions if session.status not in DETACHED_STATUSES]
 
+    def search(
+        self,
+        *,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        status: SessionStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[Session], int]:
+        """Return a page of sessions, newest first, with the clock's statuses applied."""
+        now = self.clock()
+        found, total = self.store.search_sessions(
+            now=now, user_id=user_id, client_id=client_id, status=status, limit=limit, offset=offset
+        )
+        return [session.at(now) for session in found], total
+
     def get_session(self, session_id: str) -> Session | None:
         session = self.store.get_session(session_id)
         return None if session is None else session.at(self.clock())

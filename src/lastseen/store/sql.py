@@ -1,17 +1,39 @@
 """The SQL store: the storage protocol over SQLAlchemy Core, for SQLite and PostgreSQL."""
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Row, and_, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Row,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from lastseen.domain.clock import from_millis, to_millis
+from lastseen.domain.keys import SecretKey, SigningKey
 from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
 from lastseen.domain.store import IdentifierTaken
 from lastseen.domain.users import Client, User
-from lastseen.store.tables import clients, session_activities, sessions, users
+from lastseen.store.tables import (
+    clients,
+    secret_keys,
+    session_activities,
+    sessions,
+    signing_keys,
+    users,
+)
 
 _SESSION_WITH_ACTIVITY = sessions.outerjoin(
     session_activities, session_activities.c.id == sessions.c.latest_activity_id
@@ -81,6 +103,44 @@ class SQLStore:
                 users.c.username == identifier,
             )
         )
+
+    def search_users(
+        self,
+        *,
+        user_ids: Collection[str] = (),
+        email_addresses: Collection[str] = (),
+        usernames: Collection[str] = (),
+        external_ids: Collection[str] = (),
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[User]:
+        """Return users matching every given filter, newest first."""
+        conditions = []
+        if user_ids:
+            conditions.append(users.c.id.in_(list(user_ids)))
+        if email_addresses:
+            lowered = [func.lower(address) for address in email_addresses]
+            conditions.append(func.lower(users.c.email_address).in_(lowered))
+        if usernames:
+            conditions.append(users.c.username.in_(list(usernames)))
+        if external_ids:
+            conditions.append(users.c.external_id.in_(list(external_ids)))
+
+        query = (
+            select(users)
+            .where(and_(true(), *conditions))
+            .order_by(users.c.created_at.desc(), users.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as connection:
+            return [_user(row) for row in connection.execute(query)]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Delete a user; the database deletes the user's sessions and activities with it."""
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(users).where(users.c.id == user_id))
+        return result.rowcount == 1
 
     def record_sign_in(self, user_id: str, now: datetime) -> None:
         with self.engine.begin() as connection:
@@ -183,6 +243,44 @@ class SQLStore:
             )
         return result.rowcount
 
+    def search_sessions(
+        self,
+        *,
+        now: datetime,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        status: SessionStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[Session], int]:
+        """Return one page of sessions, newest first, and the total that match.
+
+        ``status`` is matched as readers see it: a stored ``active`` session past its
+        deadline counts as ``expired`` (or ``abandoned``), not ``active``.
+        """
+        conditions = []
+        if user_id is not None:
+            conditions.append(sessions.c.user_id == user_id)
+        if client_id is not None:
+            conditions.append(sessions.c.client_id == client_id)
+        if status is not None:
+            conditions.append(_status_condition(status, to_millis(now)))
+        condition = and_(true(), *conditions)
+
+        page = (
+            select(*_SESSION_COLUMNS)
+            .select_from(_SESSION_WITH_ACTIVITY)
+            .where(condition)
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(sessions).where(condition)
+        with self.engine.connect() as connection:
+            found = [_session(row) for row in connection.execute(page)]
+            total = connection.execute(count).scalar_one()
+        return found, total
+
     def _sessions(self, condition: Any) -> list[Session]:
         query = (
             select(*_SESSION_COLUMNS)
@@ -266,6 +364,112 @@ class SQLStore:
                     )
                 changed += len(ids)
         return changed
+
+    # Signing keys
+
+    def add_signing_key(self, key: SigningKey, retire_others_at: datetime | None = None) -> None:
+        """Insert ``key``; with ``retire_others_at``, the other current keys stop signing."""
+        with self.engine.begin() as connection:
+            if retire_others_at is not None:
+                connection.execute(
+                    update(signing_keys)
+                    .where(signing_keys.c.retired_at.is_(None))
+                    .values(retired_at=to_millis(retire_others_at))
+                )
+            connection.execute(
+                insert(signing_keys).values(
+                    kid=key.kid,
+                    private_key=key.private_key,
+                    public_jwk=json.dumps(key.public_jwk),
+                    created_at=to_millis(key.created_at),
+                    retired_at=None if key.retired_at is None else to_millis(key.retired_at),
+                )
+            )
+
+    def list_signing_keys(self) -> list[SigningKey]:
+        """Return every signing key, the newest first."""
+        query = select(signing_keys).order_by(
+            signing_keys.c.created_at.desc(), signing_keys.c.kid.desc()
+        )
+        with self.engine.connect() as connection:
+            return [
+                SigningKey(
+                    kid=row.kid,
+                    private_key=row.private_key,
+                    public_jwk=json.loads(row.public_jwk),
+                    created_at=from_millis(row.created_at),
+                    retired_at=None if row.retired_at is None else from_millis(row.retired_at),
+                )
+                for row in connection.execute(query)
+            ]
+
+    # Secret keys
+
+    def add_secret_key(self, key: SecretKey) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(secret_keys).values(
+                    id=key.id,
+                    key_hash=key.key_hash,
+                    label=key.label,
+                    created_at=to_millis(key.created_at),
+                    revoked_at=None,
+                )
+            )
+
+    def find_secret_key(self, key_hash: str) -> SecretKey | None:
+        """Return the unrevoked secret key with ``key_hash``."""
+        keys = self._secret_keys(
+            and_(secret_keys.c.key_hash == key_hash, secret_keys.c.revoked_at.is_(None))
+        )
+        return keys[0] if keys else None
+
+    def list_secret_keys(self) -> list[SecretKey]:
+        return self._secret_keys(true())
+
+    def revoke_secret_key(self, key_id: str, now: datetime) -> bool:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(secret_keys)
+                .where(secret_keys.c.id == key_id, secret_keys.c.revoked_at.is_(None))
+                .values(revoked_at=to_millis(now))
+            )
+        return result.rowcount == 1
+
+    def _secret_keys(self, condition: Any) -> list[SecretKey]:
+        query = select(secret_keys).where(condition).order_by(secret_keys.c.created_at)
+        with self.engine.connect() as connection:
+            return [
+                SecretKey(
+                    id=row.id,
+                    key_hash=row.key_hash,
+                    label=row.label,
+                    created_at=from_millis(row.created_at),
+                    revoked_at=None if row.revoked_at is None else from_millis(row.revoked_at),
+                )
+                for row in connection.execute(query)
+            ]
+
+
+def _status_condition(status: SessionStatus, millis: int) -> Any:
+    live = sessions.c.status.in_([str(s) for s in LIVE_STATUSES])
+    abandoned = sessions.c.abandon_at <= millis
+    idle = and_(
+        sessions.c.inactivity_timeout.is_not(None),
+        sessions.c.last_active_at + cast(sessions.c.inactivity_timeout, BigInteger) * 1000
+        <= millis,
+    )
+    expired = or_(sessions.c.expire_at <= millis, idle)
+
+    if status is SessionStatus.ABANDONED:
+        clock_driven = sessions.c.status.in_([*(str(s) for s in LIVE_STATUSES), "expired"])
+        return or_(sessions.c.status == "abandoned", and_(clock_driven, abandoned))
+    if status is SessionStatus.EXPIRED:
+        stored = and_(sessions.c.status == "expired", ~abandoned)
+        return or_(stored, and_(live, ~abandoned, expired))
+    if status in LIVE_STATUSES:
+        return and_(sessions.c.status == str(status), ~abandoned, ~expired)
+    return sessions.c.status == str(status)
 
 
 def _user(row: Row[Any]) -> User:

@@ -94,3 +94,27 @@ session_activities = Table(
     Column("last_seen_at", BigInteger, nullable=False),
     Index("ix_session_activities_session_id_last_seen_at", "session_id", "last_seen_at"),
 )
+
+# Keys that sign session tokens. Private keys are PKCS#8 PEM encrypted with the instance's
+# encryption key; public keys are kept as JWKs, ready to publish.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_key", String, nullable=False),
+    Column("public_jwk", String, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Set when a newer key takes over signing; the key stays published until pruned.
+    Column("retired_at", BigInteger),
+)
+
+# Backend API secret keys, stored only as SHA-256 hashes.
+secret_keys = Table(
+    "secret_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("label", String(255)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
