@@ -7,11 +7,20 @@ import lastseen.client
 def test_package_exports() -> None:
     assert sorted(lastseen.__all__) == [
         "APIError",
+        "CachedJWKS",
         "ConfigurationError",
+        "JWKS",
         "LastseenError",
         "ServiceError",
+        "SessionClaims",
         "Settings",
+        "TokenError",
+        "TokenExpired",
+        "TokenInvalid",
+        "TokenNotYetValid",
+        "UnknownSigningKey",
         "__version__",
+        "verify_session_token",
     ]
 
 
@@ -22,7 +31,12 @@ def test_every_export_exists() -> None:
 
 
 def test_errors_share_one_root() -> None:
-    for error in (lastseen.APIError, lastseen.ConfigurationError, lastseen.ServiceError):
+    for error in (
+        lastseen.APIError,
+        lastseen.ConfigurationError,
+        lastseen.ServiceError,
+        lastseen.TokenError,
+    ):
         assert issubclass(error, lastseen.LastseenError)
 
 
