@@ -82,6 +82,10 @@ class Settings:
     encryption_key: str | None = field(default=None, repr=False)
     encryption_key_file: str = "lastseen.key"
 
+    #: LASTSEEN_REDIS_URL: ``redis://host:6379/0``. When set, lastseen publishes ended
+    #: sessions there, so host apps with the revocation check refuse their tokens at once.
+    redis_url: str | None = field(default=None, repr=False)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         """Read the settings from ``environ`` (default ``os.environ``)."""
@@ -119,6 +123,7 @@ class Settings:
             issuer=(get("ISSUER") or "").strip().rstrip("/") or None,
             encryption_key=get("ENCRYPTION_KEY"),
             encryption_key_file=get("ENCRYPTION_KEY_FILE") or "lastseen.key",
+            redis_url=get("REDIS_URL"),
         )
 
 

@@ -268,3 +268,11 @@ def _optional_millis(body: dict[str, object], key: str, owner: str) -> datetime 
 def _show(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def parse_token(value: object) -> str:
+    """Read the ``jwt`` of a ``{"object": "token", "jwt": …}`` response."""
+    if not isinstance(value, dict) or not isinstance(value.get("jwt"), str) or not value["jwt"]:
+        raise ValueError("token response has no jwt string")
+    jwt: str = value["jwt"]
+    return jwt

@@ -20,6 +20,7 @@ from lastseen.client._models import (
     decode,
     parse_revoked_count,
     parse_sessions,
+    parse_token,
     parse_wrapped_session,
     read_json,
 )
@@ -110,6 +111,17 @@ class Client(BaseClient):
         form = {"identifier": identifier, "password": password, "strategy": "password"}
         response = self._send("POST", "/client/sign_ins", form=form, native=True)
         return self._accept_sign_in(response)
+
+    def get_token(self) -> str:
+        """Mint a session token (a JWT, valid 60 s by default) for the current session.
+
+        Host apps send it as ``Authorization: Bearer`` or the ``__session`` cookie, where
+        ``LastseenMiddleware`` verifies it without calling lastseen.
+        """
+        if self.session_id is None:
+            raise ValueError("get_token needs a current session: call sign_in first")
+        response = self._send("POST", client_session_path(self.session_id, "tokens"))
+        return decode(response, parse_token)
 
     def sign_out(self) -> None:
         """Sign out of the current session, or of every session on this client if none is set.

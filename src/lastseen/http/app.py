@@ -23,6 +23,7 @@ from lastseen.http.middleware import MethodOverrideMiddleware, RequestLimitsMidd
 from lastseen.http.runtime import Runtime
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
+from lastseen.service.revocations import RedisRevocationPublisher
 from lastseen.service.sessions import Sessions
 from lastseen.service.tokens import KeyRing, SecretKeys, Tokens
 from lastseen.settings import Settings
@@ -75,9 +76,16 @@ def create_app(
     # Load (or create) the signing key now, so the first token request does not pay for it.
     keys.jwks()
 
+    publisher = None
+    if settings.redis_url:
+        publisher = RedisRevocationPublisher(settings.redis_url)
+        sessions.end_listeners.append(publisher)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if publisher is not None:
+            publisher.close()
         engine.dispose()
 
     app = FastAPI(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from lastseen import errors
+from lastseen.domain.clock import from_millis, to_millis
 from lastseen.domain.sessions import SessionStatus
 from lastseen.enrich.client_ip import IPAddress, parse_ip
 from lastseen.enrich.useragent import ClientHints
@@ -109,6 +110,51 @@ async def create_session(body: CreateSession, request: Request) -> Response:
     )
     session = await rt.run(rt.accounts.start_session, body.user_id, facts)
     return JSONResponse(wire.backend_session_json(session))
+
+
+class TouchSession(BaseModel):
+    """Extension: the end user's request facts, reported by a host app's middleware."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_agent: str | None = Field(default=None, max_length=8192)
+    ip_address: str | None = Field(default=None, max_length=64)
+    client_hints: dict[str, str] | None = Field(default=None, max_length=16)
+
+
+@router.post(
+    "/sessions/{session_id}/touch",
+    summary="Extension: record a host app's request as the session's activity",
+)
+async def touch_session(session_id: str, body: TouchSession, request: Request) -> Response:
+    rt = runtime(request)
+    facts = RequestFacts(
+        ip_address=_ip(body.ip_address),
+        user_agent=body.user_agent,
+        hints=ClientHints.from_headers(body.client_hints or {}),
+    )
+    session = await rt.run(rt.sessions.report_activity, session_id, facts)
+    return JSONResponse(wire.backend_session_json(session))
+
+
+@router.get(
+    "/revocations",
+    summary="Extension: ids of sessions that stopped authenticating since a time",
+)
+async def list_revocations(
+    request: Request,
+    since: Annotated[int, Query(ge=0, description="Unix milliseconds")],
+) -> Response:
+    rt = runtime(request)
+    now = rt.sessions.clock()
+    try:
+        since_time = from_millis(since)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise errors.param_invalid("since", "must be Unix milliseconds.") from exc
+    ended = await rt.run(rt.sessions.ended_since, since_time)
+    return JSONResponse(
+        {"object": "revocations", "session_ids": ended, "server_time": to_millis(now)}
+    )
 
 
 @router.post("/sessions/{session_id}/revoke", summary="Revoke a session")

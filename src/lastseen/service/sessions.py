@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -55,6 +56,9 @@ class Sessions:
         self.lifetimes = lifetimes or Lifetimes()
         self.touch_interval = touch_interval
         self.clock = clock
+        #: Called with the ids of sessions that stopped authenticating, after the write, so
+        #: that caches of verified tokens can drop them (see lastseen.service.revocations).
+        self.end_listeners: list[Callable[[Sequence[str]], None]] = []
 
     # Creating
 
@@ -148,6 +152,15 @@ class Sessions:
 
         return session
 
+    def report_activity(self, session_id: str, facts: RequestFacts) -> Session:
+        """Record a host app's request on a live session, with the usual throttle."""
+        session = self.get_session(session_id)
+        if session is None:
+            raise errors.session_not_found(session_id)
+        if session.status not in LIVE_STATUSES:
+            raise errors.invalid_action_for_session(session_id, "touch")
+        return self.record_activity(session, facts)
+
     # Listing
 
     def list_active_sessions(self, user_id: str) -> list[Session]:
@@ -182,6 +195,10 @@ class Sessions:
             now=now, user_id=user_id, client_id=client_id, status=status, limit=limit, offset=offset
         )
         return [session.at(now) for session in found], total
+
+    def ended_since(self, since: datetime, limit: int = 10_000) -> list[str]:
+        """Return ids of sessions that stopped authenticating at or after ``since``."""
+        return self.store.list_ended_since(since, limit)
 
     def get_session(self, session_id: str) -> Session | None:
         session = self.store.get_session(session_id)
@@ -220,6 +237,7 @@ class Sessions:
             if session.id != requester.session.id
         ]
         count = self.store.set_status(others, SessionStatus.REVOKED, self.clock(), LIVE_STATUSES)
+        self._announce(others)
         logger.info(
             "other sessions revoked user_id=%s kept_session_id=%s count=%d",
             requester.user.id,
@@ -240,8 +258,10 @@ class Sessions:
         return revoked
 
     def revoke_user_sessions(self, user_id: str) -> int:
-        ids_ = [session.id for session in self.list_active_sessions(user_id)]
-        return self.store.set_status(ids_, SessionStatus.REVOKED, self.clock(), LIVE_STATUSES)
+        live = [session.id for session in self.list_active_sessions(user_id)]
+        count = self.store.set_status(live, SessionStatus.REVOKED, self.clock(), LIVE_STATUSES)
+        self._announce(live)
+        return count
 
     # Signing out on a client
 
@@ -288,6 +308,7 @@ class Sessions:
         now = self.clock()
         live = [s.id for s in self.store.list_client_sessions(client.id) if s.is_live_at(now)]
         count = self.store.set_status(live, SessionStatus.REMOVED, now, LIVE_STATUSES)
+        self._announce(live)
         self.store.set_last_active_session(client.id, None, now)
         logger.info("client signed out client_id=%s count=%d", client.id, count)
         return count
@@ -312,7 +333,19 @@ class Sessions:
         if not self.store.set_status([session.id], status, now, LIVE_STATUSES):
             # Another request changed it between the read and the write.
             raise errors.invalid_action_for_session(session.id, action)
+        self._announce([session.id])
         return replace(session, status=status, updated_at=now)
+
+    def _announce(self, session_ids: Sequence[str]) -> None:
+        if not session_ids:
+            return
+        for listener in self.end_listeners:
+            try:
+                listener(session_ids)
+            except Exception:
+                # The write has happened; a failed broadcast only delays refusal until
+                # the tokens expire or the next poll, so it must not fail the request.
+                logger.exception("session end broadcast failed count=%d", len(session_ids))
 
     def _forget_current(self, client: Client, session_id: str) -> None:
         current = self.store.get_client(client.id)

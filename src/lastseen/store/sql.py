@@ -239,9 +239,20 @@ class SQLStore:
                     sessions.c.id.in_(list(session_ids)),
                     sessions.c.status.in_([str(s) for s in only_from]),
                 )
-                .values(status=str(status), updated_at=to_millis(now))
+                .values(status=str(status), updated_at=to_millis(now), ended_at=to_millis(now))
             )
         return result.rowcount
+
+    def list_ended_since(self, since: datetime, limit: int) -> list[str]:
+        """Return ids of sessions that stopped authenticating at or after ``since``."""
+        query = (
+            select(sessions.c.id)
+            .where(sessions.c.ended_at >= to_millis(since))
+            .order_by(sessions.c.ended_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
 
     def search_sessions(
         self,
@@ -360,7 +371,7 @@ class SQLStore:
                     connection.execute(
                         update(sessions)
                         .where(sessions.c.id.in_(ids), condition)
-                        .values(status=str(status), updated_at=millis)
+                        .values(status=str(status), updated_at=millis, ended_at=millis)
                     )
                 changed += len(ids)
         return changed

@@ -63,9 +63,13 @@ sessions = Table(
     # Each session keeps the inactivity timeout in force when it began, in seconds.
     Column("inactivity_timeout", Integer),
     Column("latest_activity_id", String(64)),
+    # When the session stopped authenticating; host apps poll for recent ones to refuse
+    # their tokens before the tokens expire.
+    Column("ended_at", BigInteger),
     Index("ix_sessions_user_id_status", "user_id", "status"),
     Index("ix_sessions_client_id", "client_id"),
     Index("ix_sessions_status_expire_at", "status", "expire_at"),
+    Index("ix_sessions_ended_at", "ended_at"),
 )
 
 session_activities = Table(

@@ -1,0 +1,1 @@
+"""Integrations that let host apps verify lastseen sessions and record their activity."""

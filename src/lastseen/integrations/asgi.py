@@ -1,0 +1,330 @@
+"""LastseenMiddleware: verify session tokens in any ASGI app, and record session activity.
+
+    app.add_middleware(
+        LastseenMiddleware,
+        api_url="http://127.0.0.1:8000",   # the lastseen service
+        secret_key="sk_live_…",            # for activity reports and revocation polling
+        check_revocation=True,
+    )
+
+    @app.get("/me")
+    def me(auth: Auth = Depends(require_session)) -> dict[str, str]:
+        return {"user_id": auth.user_id}
+
+Each HTTP request gets ``request.state.auth``, an :class:`Auth` that is signed in or not.
+The session token comes from ``Authorization: Bearer`` or the ``__session`` cookie and is
+verified offline against a cached JWKS. A token seen before is recognised by its SHA-256
+without checking the signature again, until it expires.
+"""
+
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.cookies import SimpleCookie
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lastseen.domain.clock import system_clock
+from lastseen.enrich.client_ip import TrustedProxies, client_ip
+from lastseen.enrich.useragent import ClientHints
+from lastseen.integrations.activity import (
+    ActivityReport,
+    ActivityReporter,
+    ActivityTransport,
+    HTTPActivityTransport,
+)
+from lastseen.integrations.revocation import (
+    PollingRevocations,
+    RedisRevocations,
+    RevocationSource,
+    RevokedSessions,
+)
+from lastseen.tokens.verify import (
+    JWKS,
+    CachedJWKS,
+    SessionClaims,
+    TokenError,
+    verify_session_token,
+)
+
+logger = logging.getLogger("lastseen.integrations")
+
+SESSION_COOKIE = "__session"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Who sent a request: a signed-in user and session, or nobody (with the reason)."""
+
+    user_id: str | None = None
+    session_id: str | None = None
+    status: str | None = None
+    claims: SessionClaims | None = None
+    #: Why the request is signed out: "no token", "expired", "revoked", … (None when signed in).
+    reason: str | None = "no token"
+
+    @property
+    def is_signed_in(self) -> bool:
+        return self.session_id is not None
+
+
+class SessionRequired(Exception):
+    """Raised by :func:`require_session`; the middleware answers 401 in Clerk's format."""
+
+    def __init__(self, auth: Auth) -> None:
+        super().__init__(auth.reason or "signed out")
+        self.auth = auth
+
+
+def require_session(request: Request) -> Auth:
+    """A FastAPI dependency: the signed-in :class:`Auth`, or a 401 response."""
+    auth = getattr(request.state, "auth", None)
+    if not isinstance(auth, Auth):
+        raise RuntimeError("require_session needs LastseenMiddleware in front of the app")
+    if not auth.is_signed_in:
+        raise SessionRequired(auth)
+    return auth
+
+
+class LastseenMiddleware:
+    """Pure ASGI middleware; every setting is a keyword argument."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_url: str | None = None,
+        secret_key: str | None = None,
+        jwks: JWKS | CachedJWKS | Mapping[str, Any] | None = None,
+        authorized_parties: Collection[str] | None = None,
+        leeway: timedelta = timedelta(seconds=5),
+        trusted_proxies: str | TrustedProxies = "",
+        forwarded_header: str = "x-forwarded-for",
+        report_activity: bool = True,
+        activity_transport: ActivityTransport | None = None,
+        touch_interval: timedelta = timedelta(seconds=60),
+        queue_size: int = 1000,
+        check_revocation: bool = False,
+        revocations: RevocationSource | None = None,
+        redis_url: str | None = None,
+        poll_interval: timedelta = timedelta(seconds=1),
+        verified_cache_size: int = 10_000,
+        clock: Callable[[], datetime] = system_clock,
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.authorized_parties = authorized_parties
+        self.leeway = leeway
+        self.forwarded_header = forwarded_header
+        self.trusted_proxies = (
+            TrustedProxies.parse(trusted_proxies)
+            if isinstance(trusted_proxies, str)
+            else trusted_proxies
+        )
+
+        if jwks is None:
+            if api_url is None:
+                raise ValueError("LastseenMiddleware needs jwks= or api_url= to verify tokens")
+            jwks = CachedJWKS.from_url(f"{api_url.rstrip('/')}/.well-known/jwks.json")
+        self.jwks = jwks
+
+        if report_activity and activity_transport is None and api_url and secret_key:
+            activity_transport = HTTPActivityTransport(api_url, secret_key)
+        self.reporter = (
+            ActivityReporter(
+                activity_transport,
+                touch_interval=touch_interval,
+                queue_size=queue_size,
+                clock=clock,
+            )
+            if report_activity and activity_transport is not None
+            else None
+        )
+
+        self.revoked: RevokedSessions | None = None
+        self.revocations = None
+        if check_revocation:
+            self.revoked = RevokedSessions(clock=clock)
+            self.revocations = revocations or _default_revocations(
+                redis_url, api_url, secret_key, poll_interval
+            )
+
+        self.verified_cache_size = verified_cache_size
+        self._verified: OrderedDict[bytes, SessionClaims] = OrderedDict()
+        self._started = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        if not self._started:
+            await self.start()
+
+        headers = Headers(scope=scope)
+        auth = self.authenticate(headers)
+        scope.setdefault("state", {})["auth"] = auth
+        if auth.is_signed_in and self.reporter is not None:
+            self._report(scope, headers, auth)
+
+        try:
+            await self.app(scope, receive, send)
+        except SessionRequired as exc:
+            await _send_signed_out(send, exc.auth)
+
+    def authenticate(self, headers: Headers) -> Auth:
+        """Return the request's Auth; any token problem means signed out, never an error."""
+        token, problem = _read_token(headers)
+        if token is None:
+            return Auth(reason=problem)
+
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        now = self.clock()
+        claims = self._verified.get(digest)
+        if claims is None or claims.expires_at + self.leeway <= now:
+            try:
+                claims = verify_session_token(
+                    token,
+                    self.jwks,
+                    authorized_parties=self.authorized_parties,
+                    leeway=self.leeway,
+                    now=now,
+                )
+            except TokenError as exc:
+                return Auth(reason=type(exc).__name__)
+            self._remember(digest, claims)
+
+        if self.revoked is not None and claims.session_id in self.revoked:
+            return Auth(reason="revoked")
+        return Auth(
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            status=claims.status,
+            claims=claims,
+            reason=None,
+        )
+
+    async def start(self) -> None:
+        """Start the revocation source; runs on the first request or at app start-up."""
+        self._started = True
+        if self.revocations is not None and self.revoked is not None:
+            await self.revocations.start(self.revoked)
+
+    async def stop(self) -> None:
+        if self.revocations is not None:
+            await self.revocations.stop()
+        if self.reporter is not None:
+            await self.reporter.close()
+
+    def _remember(self, digest: bytes, claims: SessionClaims) -> None:
+        self._verified[digest] = claims
+        if len(self._verified) > self.verified_cache_size:
+            self._verified.popitem(last=False)
+
+    def _report(self, scope: Scope, headers: Headers, auth: Auth) -> None:
+        if self.reporter is None or auth.session_id is None:
+            return
+        peer = scope.get("client")
+        address = client_ip(
+            peer[0] if peer else None,
+            headers.getlist(self.forwarded_header),
+            self.trusted_proxies,
+            self.forwarded_header,
+        )
+        self.reporter.report(
+            ActivityReport(
+                session_id=auth.session_id,
+                ip_address=address,
+                user_agent=headers.get("user-agent"),
+                hints=ClientHints.from_headers(headers),
+            )
+        )
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not self._started:
+                await self.start()
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+            return message
+
+        return wrapped
+
+
+def _read_token(headers: Headers) -> tuple[str | None, str]:
+    """Read the token from the Authorization header or the ``__session`` cookie."""
+    header_token = None
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return None, "malformed authorization header"
+        header_token = value.strip()
+
+    cookie_token = None
+    cookie_header = headers.get("cookie")
+    if cookie_header:
+        cookies = SimpleCookie()
+        try:
+            cookies.load(cookie_header)
+        except Exception:  # http.cookies raises CookieError and others on odd input
+            cookies = SimpleCookie()
+        if SESSION_COOKIE in cookies:
+            cookie_token = cookies[SESSION_COOKIE].value or None
+
+    if header_token and cookie_token and header_token != cookie_token:
+        # Two different credentials: refusing both is safer than guessing which is meant.
+        return None, "header and cookie tokens differ"
+    token = header_token or cookie_token
+    return (token, "") if token else (None, "no token")
+
+
+def _default_revocations(
+    redis_url: str | None, api_url: str | None, secret_key: str | None, interval: timedelta
+) -> RevocationSource:
+    if redis_url:
+        return RedisRevocations(redis_url)
+    if api_url and secret_key:
+        return PollingRevocations(api_url, secret_key, interval=interval)
+    raise ValueError(
+        "check_revocation=True needs redis_url=, or api_url= and secret_key= for polling, "
+        "or revocations="
+    )
+
+
+async def _send_signed_out(send: Send, auth: Auth) -> None:
+    body = json.dumps(
+        {
+            "errors": [
+                {
+                    "message": "Signed out",
+                    "long_message": "This request needs a signed-in session.",
+                    "code": "signed_out",
+                    "meta": {"reason": auth.reason},
+                }
+            ],
+            "meta": {},
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
