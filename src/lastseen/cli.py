@@ -155,6 +155,13 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_config(_args: argparse.Namespace, settings: Settings) -> int:
+    """Print the effective settings, with secrets masked."""
+    for name, value in settings.describe().items():
+        print(f"{name}={value}")
+    return 0
+
+
 def _key_store(settings: Settings) -> SQLStore:
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -219,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="create a demo user signed in on ten devices"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    config = commands.add_parser("config", help="print the effective settings, secrets masked")
+    config.set_defaults(handler=cmd_config)
 
     migrate_ = commands.add_parser("migrate", help="upgrade the database schema")
     migrate_.set_defaults(handler=cmd_migrate)

@@ -126,6 +126,56 @@ class Settings:
             redis_url=get("REDIS_URL"),
         )
 
+    def describe(self) -> dict[str, str]:
+        """Return each setting as its environment variable and a printable value.
+
+        Secret values are masked, and a password in the database URL is hidden.
+        """
+        from sqlalchemy.engine import make_url
+
+        lifetimes = self.lifetimes
+        inactivity = lifetimes.inactivity_timeout
+        return {
+            "LASTSEEN_DATABASE_URL": make_url(self.database_url).render_as_string(
+                hide_password=True
+            ),
+            "LASTSEEN_SECRET_KEY": _mask(self.secret_key),
+            "LASTSEEN_TRUSTED_PROXIES": ", ".join(
+                str(network) for network in self.trusted_proxies.networks
+            ),
+            "LASTSEEN_FORWARDED_HEADER": self.forwarded_header,
+            "LASTSEEN_GEOIP_DB": self.geoip_db or "",
+            "LASTSEEN_TOUCH_INTERVAL": _seconds(self.touch_interval),
+            "LASTSEEN_MAX_LIFETIME": _seconds(lifetimes.max_lifetime),
+            "LASTSEEN_INACTIVITY_TIMEOUT": _seconds(inactivity) if inactivity else "0 (off)",
+            "LASTSEEN_TIME_TO_ABANDON": _seconds(lifetimes.time_to_abandon),
+            "LASTSEEN_ALLOWED_ORIGINS": ", ".join(sorted(self.allowed_origins)),
+            "LASTSEEN_TOKEN_LIFETIME": _seconds(self.token_lifetime),
+            "LASTSEEN_ISSUER": self.issuer or "(the request's origin)",
+            "LASTSEEN_ENCRYPTION_KEY": _mask(self.encryption_key),
+            "LASTSEEN_ENCRYPTION_KEY_FILE": self.encryption_key_file,
+            "LASTSEEN_REDIS_URL": _mask_url(self.redis_url),
+        }
+
+
+def _mask(value: str | None) -> str:
+    return "(set, hidden)" if value else "(unset)"
+
+
+def _mask_url(value: str | None) -> str:
+    if not value:
+        return "(unset)"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(value).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: show nothing of it
+        return "(set, hidden)"
+
+
+def _seconds(value: timedelta) -> str:
+    return f"{int(value.total_seconds())}s"
+
 
 def parse_duration(value: str) -> timedelta:
     """Parse ``300``, ``90s``, ``5m``, ``12h`` or ``7d`` into a timedelta."""

@@ -155,3 +155,22 @@ def test_no_geoip_database_logs_once(
 
     assert geoip is None
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["GeoIP off"]
+
+
+def test_config_masks_secrets(env: dict[str, str]) -> None:
+    result = run(
+        {
+            **env,
+            "LASTSEEN_SECRET_KEY": "sk_test_do_not_print",
+            "LASTSEEN_DATABASE_URL": "postgresql://ada:db-password@127.0.0.1/lastseen",
+            "LASTSEEN_MAX_LIFETIME": "2d",
+        },
+        "config",
+    )
+    lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
+
+    assert result.returncode == 0, result.stderr
+    assert "sk_test_do_not_print" not in result.stdout
+    assert "db-password" not in result.stdout
+    assert lines["LASTSEEN_SECRET_KEY"] == "(set, hidden)"
+    assert lines["LASTSEEN_MAX_LIFETIME"] == "172800s"
