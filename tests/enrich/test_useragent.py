@@ -686,12 +686,29 @@ def test_edge_brand_matches_edg_token() -> None:
     ],
 )
 def test_grease_brand_ignored(grease: str) -> None:
+    # Google Chrome always adds its own brand; GREASE and "Chromium" alone mean Chromium.
     hints = ClientHints(ua=f'{grease};v="99", "Chromium";v="126"')
 
     facts = parse_user_agent(CHROME_WINDOWS, hints)
 
-    assert facts.browser_name == "Chrome"
+    assert facts.browser_name == "Chromium"
     assert facts.browser_version == "126"
+
+
+def test_headless_chromium_named_by_brand() -> None:
+    user_agent = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/156.0.0.0 Safari/537.36"
+    )
+    hints = ClientHints(
+        ua='"Chromium";v="156", "Not-A.Brand";v="24"',
+        full_version_list='"Chromium";v="156.0.8078.114", "Not-A.Brand";v="24.0.0.0"',
+    )
+
+    facts = parse_user_agent(user_agent, hints)
+
+    assert facts.browser_name == "Chromium"
+    assert facts.browser_version == "156.0.8078.114"
 
 
 MACOS_HEADERS = {

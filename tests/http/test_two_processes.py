@@ -1,6 +1,7 @@
 """Two ``lastseen serve`` processes sharing one PostgreSQL database."""
 
 import os
+import secrets
 
 import httpx
 
@@ -18,12 +19,14 @@ def test_revocation_seen_by_both_processes(postgres_database: str) -> None:
     try:
         first.wait_ready()
         second.wait_ready()
+        # The database outlives this test, so the address must be new.
+        email = f"ada-{secrets.token_hex(4)}@example.com"
         created = httpx.post(
             f"{first.url}/v1/users",
-            json={"email_address": ["ada@example.com"], "password": PASSWORD},
+            json={"email_address": [email], "password": PASSWORD},
             headers={"authorization": "Bearer sk_test_two_processes"},
         )
-        sign_in = {"identifier": "ada@example.com", "password": PASSWORD}
+        sign_in = {"identifier": email, "password": PASSWORD}
 
         with httpx.Client() as laptop, httpx.Client() as phone:
             laptop.post(f"{first.url}/v1/client/sign_ins", data=sign_in)

@@ -14,6 +14,7 @@ from lastseen.domain import ids
 from lastseen.domain.clock import FrozenClock, to_millis
 from lastseen.domain.sessions import Lifetimes, Session, SessionStatus
 from lastseen.domain.users import Client, User
+from lastseen.enrich.useragent import ClientHints
 from lastseen.errors import ServiceError
 from lastseen.service import passwords
 from lastseen.service.accounts import Accounts
@@ -831,3 +832,36 @@ def test_sweep_nothing(accounts: Accounts, sessions: Sessions, store: SQLStore) 
 
     assert sessions.sweep() == 0
     assert status_of(store, session.id) is SessionStatus.ACTIVE
+
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+CHROME_HINTS = ClientHints(
+    ua='"Chromium";v="126", "Google Chrome";v="126", "Not.A/Brand";v="24"',
+    full_version_list='"Chromium";v="126.0.6478.127", "Google Chrome";v="126.0.6478.127"',
+    platform='"Windows"',
+    platform_version='"15.0.0"',
+)
+
+
+def test_activity_refined_by_later_hints(
+    accounts: Accounts, sessions: Sessions, engine: Engine, clock: FrozenClock
+) -> None:
+    sign_up(accounts, ADA)
+    plain = RequestFacts(ip_address("203.0.113.7"), CHROME)
+    device = sign_in(accounts, ADA, facts=plain)
+
+    clock.advance(SECOND)
+    hinted = RequestFacts(ip_address("203.0.113.7"), CHROME, CHROME_HINTS)
+    sessions.authenticate(device.token, None, hinted)
+    sessions.authenticate(device.token, None, hinted)
+    sessions.authenticate(device.token, None, plain)
+    activities = activity_rows(engine, device.session.id)
+
+    assert len(activities) == 2
+    assert activities[0].browser_version == "126"
+    assert activities[0].os_version == "10"
+    assert activities[1].browser_version == "126.0.6478.127"
+    assert activities[1].os_version == "11"

@@ -573,6 +573,7 @@ def _parse_brand_list(value: str | None) -> tuple[_Brand, ...]:
         return ()
 
     brands: list[_Brand] = []
+    chromium: _Brand | None = None
     position = 0
     while position < len(value):
         member = _BRAND_MEMBER.match(value, position)
@@ -583,10 +584,18 @@ def _parse_brand_list(value: str | None) -> tuple[_Brand, ...]:
             return ()
 
         name = _unquote(member["brand"])
-        if _GREASE_BRAND.fullmatch(name) or name == "Chromium":
+        if _GREASE_BRAND.fullmatch(name):
             continue
-        brands.append(_Brand(_BRAND_NAMES.get(name, name), _brand_version(member["parameters"])))
+        brand = _Brand(_BRAND_NAMES.get(name, name), _brand_version(member["parameters"]))
+        if name == "Chromium":
+            chromium = brand
+            continue
+        brands.append(brand)
 
+    # Every Chromium-based browser lists "Chromium" beside its own brand; alone, it is the
+    # browser itself (Debian's Chromium, for one).
+    if not brands and chromium is not None:
+        return (chromium,)
     return tuple(brands)
 
 
@@ -634,7 +643,7 @@ def _parse_boolean_hint(value: str | None) -> bool | None:
 
 
 # Browser names that only mean "some Chromium browser", so a brand from the hints replaces them.
-_GENERIC_CHROMIUM_NAMES: Final = frozenset({"Chrome", "Android WebView"})
+_GENERIC_CHROMIUM_NAMES: Final = frozenset({"Chrome", "HeadlessChrome", "Android WebView"})
 
 
 def _refine_browser(browser: _Release, hints: _ParsedHints) -> _Release:

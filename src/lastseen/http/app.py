@@ -21,6 +21,7 @@ from lastseen.http.errors import (
 )
 from lastseen.http.middleware import MethodOverrideMiddleware, RequestLimitsMiddleware
 from lastseen.http.runtime import Runtime
+from lastseen.pages import router as pages_router
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher
 from lastseen.service.revocations import RedisRevocationPublisher
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(frontend.router)
     app.include_router(frontend.well_known)
     app.include_router(backend.router)
+    app.include_router(pages_router)
 
     app.add_middleware(MethodOverrideMiddleware)
     app.add_middleware(

@@ -1,11 +1,13 @@
 """The backend API: server-to-server calls authenticated by a secret key."""
 
 import hmac
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +21,9 @@ from lastseen.http.runtime import Runtime, runtime
 from lastseen.service.activity import RequestFacts
 
 # Statuses a session list can be filtered by; ``pending`` is not among them in Clerk's API.
-LISTABLE_STATUSES = tuple(status for status in SessionStatus if status is not SessionStatus.PENDING)
+ListableStatus = Literal[
+    "abandoned", "active", "ended", "expired", "removed", "replaced", "revoked"
+]
 
 
 async def require_secret_key(request: Request) -> None:
@@ -43,7 +47,24 @@ async def require_secret_key(request: Request) -> None:
         raise errors.ServiceError(401, "clerk_key_invalid", "Secret key invalid", "")
 
 
-router = APIRouter(prefix="/v1", tags=["backend"], dependencies=[Depends(require_secret_key)])
+class SecretKeyRoute(APIRoute):
+    """A route that checks the secret key before FastAPI reads and validates the body.
+
+    A dependency would run after body validation, so a caller without a key would learn
+    what the body should contain before being told the key is missing.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            await require_secret_key(request)
+            return await handler(request)
+
+        return authenticated
+
+
+router = APIRouter(prefix="/v1", tags=["backend"], route_class=SecretKeyRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size, 1 to 500")]
 Offset = Annotated[int, Query(ge=0, description="how many results to skip")]
@@ -57,19 +78,17 @@ async def list_sessions(
     request: Request,
     user_id: str | None = None,
     client_id: str | None = None,
-    status: SessionStatus | None = None,
+    status: ListableStatus | None = None,
     paginated: bool = False,
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
     rt = runtime(request)
-    if status is SessionStatus.PENDING:
-        raise errors.param_invalid("status", f"must be one of {', '.join(LISTABLE_STATUSES)}.")
     found, total = await rt.run(
         rt.sessions.search,
         user_id=user_id,
         client_id=client_id,
-        status=status,
+        status=None if status is None else SessionStatus(status),
         limit=limit,
         offset=offset,
     )

@@ -63,9 +63,19 @@ async def handle_http_exception(_request: Request, exc: Exception) -> JSONRespon
 async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     """Turn FastAPI's validation errors into Clerk's 422 with the parameter named."""
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        return error_response(
+            400,
+            "request_body_invalid",
+            "Invalid request body",
+            "The body must be a UTF-8 JSON object.",
+        )
+
     errors = []
     for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        location = [
+            str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
+        ]
         name = ".".join(location) or "body"
         missing = error.get("type") == "missing"
         errors.append(

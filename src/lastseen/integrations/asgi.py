@@ -18,17 +18,17 @@ without checking the signature again, until it expires.
 """
 
 import hashlib
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.cookies import SimpleCookie
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lastseen.domain.clock import system_clock
@@ -160,6 +160,11 @@ class LastseenMiddleware:
         self._verified: OrderedDict[bytes, SessionClaims] = OrderedDict()
         self._started = False
 
+        # Wrapped around a whole Starlette or FastAPI app, this middleware sits outside the
+        # app's own error middleware, which would turn SessionRequired into a 500 first.
+        if isinstance(app, Starlette):
+            app.add_exception_handler(SessionRequired, _signed_out_response)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.app(scope, self._lifespan_receive(receive), send)
@@ -177,10 +182,20 @@ class LastseenMiddleware:
         if auth.is_signed_in and self.reporter is not None:
             self._report(scope, headers, auth)
 
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, tracked_send)
         except SessionRequired as exc:
-            await _send_signed_out(send, exc.auth)
+            if started:
+                raise
+            response = await _signed_out_response(Request(scope), exc)
+            await response(scope, receive, send)
 
     def authenticate(self, headers: Headers) -> Auth:
         """Return the request's Auth; any token problem means signed out, never an error."""
@@ -275,13 +290,9 @@ def _read_token(headers: Headers) -> tuple[str | None, str]:
     cookie_token = None
     cookie_header = headers.get("cookie")
     if cookie_header:
-        cookies = SimpleCookie()
-        try:
-            cookies.load(cookie_header)
-        except Exception:  # http.cookies raises CookieError and others on odd input
-            cookies = SimpleCookie()
-        if SESSION_COOKIE in cookies:
-            cookie_token = cookies[SESSION_COOKIE].value or None
+        # Starlette's parser, as browsers do, skips a malformed cookie and reads the rest;
+        # http.cookies.SimpleCookie stops at the first one and loses what follows.
+        cookie_token = cookie_parser(cookie_header).get(SESSION_COOKIE) or None
 
     if header_token and cookie_token and header_token != cookie_token:
         # Two different credentials: refusing both is safer than guessing which is meant.
@@ -303,28 +314,17 @@ def _default_revocations(
     )
 
 
-async def _send_signed_out(send: Send, auth: Auth) -> None:
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": "Signed out",
-                    "long_message": "This request needs a signed-in session.",
-                    "code": "signed_out",
-                    "meta": {"reason": auth.reason},
-                }
-            ],
-            "meta": {},
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _signed_out_response(_request: Request, exc: Exception) -> Response:
+    reason = exc.auth.reason if isinstance(exc, SessionRequired) else None
+    body = {
+        "errors": [
+            {
+                "message": "Signed out",
+                "long_message": "This request needs a signed-in session.",
+                "code": "signed_out",
+                "meta": {"reason": reason},
+            }
+        ],
+        "meta": {},
+    }
+    return JSONResponse(body, status_code=401)

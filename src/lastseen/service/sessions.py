@@ -140,6 +140,7 @@ class Sessions:
             latest is None
             or latest.ip_address != described.ip_address
             or latest.user_agent != described.user_agent
+            or _hints_refine(latest, facts, described)
         ):
             activity = _activity(session.id, described, now)
             self.store.add_activity(activity)
@@ -354,6 +355,25 @@ class Sessions:
         now = self.clock()
         remaining = [s for s in self.store.list_client_sessions(client.id) if s.is_live_at(now)]
         self.store.set_last_active_session(client.id, remaining[0].id if remaining else None, now)
+
+
+def _hints_refine(latest: Activity, facts: RequestFacts, described: ActivityFacts) -> bool:
+    """Tell whether detailed client hints now say more than the latest activity recorded.
+
+    Browsers send the detailed hints only after a page asked for them (Accept-CH), so the
+    first request of a session often lacks them. Requests without them never count, or a
+    client that sends them on some requests only would start a new row each time.
+    """
+    hints = facts.hints
+    if hints.full_version_list is None and hints.platform_version is None and hints.model is None:
+        return False
+    agent = described.agent
+    return (latest.browser_name, latest.browser_version, latest.os_version, latest.device_type) != (
+        agent.browser_name,
+        agent.browser_version,
+        agent.os_version,
+        agent.device_type,
+    )
 
 
 def _with_activity(
