@@ -107,52 +107,44 @@ async def get_session(session_id: str, request: Request) -> Response:
     return JSONResponse(wire.backend_session_json(session))
 
 
-class CreateSession(BaseModel):
-    """Clerk's create-session body, plus the end user's request facts as extensions."""
+class RequestFactsBody(BaseModel):
+    """Extension fields: the end user's request facts, passed on by a host app."""
 
     model_config = ConfigDict(extra="ignore")
 
-    user_id: str = Field(max_length=64)
-    active_organization_id: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=8192)
     ip_address: str | None = Field(default=None, max_length=64)
     client_hints: dict[str, str] | None = Field(default=None, max_length=16)
+
+    def facts(self) -> RequestFacts:
+        return RequestFacts(
+            ip_address=_ip(self.ip_address),
+            user_agent=self.user_agent,
+            hints=ClientHints.from_headers(self.client_hints or {}),
+        )
+
+
+class CreateSession(RequestFactsBody):
+    """Clerk's create-session body, plus the end user's request facts."""
+
+    user_id: str = Field(max_length=64)
+    active_organization_id: str | None = Field(default=None, max_length=64)
 
 
 @router.post("/sessions", summary="Start an active session for a user")
 async def create_session(body: CreateSession, request: Request) -> Response:
     rt = runtime(request)
-    facts = RequestFacts(
-        ip_address=_ip(body.ip_address),
-        user_agent=body.user_agent,
-        hints=ClientHints.from_headers(body.client_hints or {}),
-    )
-    session = await rt.run(rt.accounts.start_session, body.user_id, facts)
+    session = await rt.run(rt.accounts.start_session, body.user_id, body.facts())
     return JSONResponse(wire.backend_session_json(session))
-
-
-class TouchSession(BaseModel):
-    """Extension: the end user's request facts, reported by a host app's middleware."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    user_agent: str | None = Field(default=None, max_length=8192)
-    ip_address: str | None = Field(default=None, max_length=64)
-    client_hints: dict[str, str] | None = Field(default=None, max_length=16)
 
 
 @router.post(
     "/sessions/{session_id}/touch",
     summary="Extension: record a host app's request as the session's activity",
 )
-async def touch_session(session_id: str, body: TouchSession, request: Request) -> Response:
+async def touch_session(session_id: str, body: RequestFactsBody, request: Request) -> Response:
     rt = runtime(request)
-    facts = RequestFacts(
-        ip_address=_ip(body.ip_address),
-        user_agent=body.user_agent,
-        hints=ClientHints.from_headers(body.client_hints or {}),
-    )
-    session = await rt.run(rt.sessions.report_activity, session_id, facts)
+    session = await rt.run(rt.sessions.report_activity, session_id, body.facts())
     return JSONResponse(wire.backend_session_json(session))
 
 
