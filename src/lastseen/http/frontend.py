@@ -13,6 +13,7 @@ from lastseen.domain.clock import to_millis
 from lastseen.domain.sessions import Session
 from lastseen.domain.users import Client, User
 from lastseen.http import wire
+from lastseen.http.origins import is_allowed_origin
 from lastseen.http.requests import (
     CLIENT_COOKIE,
     client_token,
@@ -44,8 +45,7 @@ def _check_origin(request: Request, rt: Runtime) -> None:
             "Conflicting headers",
             "Send either an Origin header (browsers) or an Authorization header (native apps).",
         )
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    if origin.rstrip("/") != own and origin.rstrip("/") not in rt.settings.allowed_origins:
+    if not is_allowed_origin(request, rt.settings.allowed_origins):
         raise errors.ServiceError(
             400,
             "origin_invalid",

@@ -44,17 +44,3 @@ def is_valid_token(key: bytes, client_id: str, token: str | None) -> bool:
     return hmac.compare_digest(
         make_token(key, client_id).encode(), token.encode("utf-8", "replace")
     )
-
-
-def is_allowed_origin(origin: str | None, own_origin: str, allowed: frozenset[str]) -> bool:
-    """Tell whether a request's ``Origin`` header permits a form post.
-
-    A missing header is allowed, because clients other than browsers (curl, scripts) send
-    none, and browsers send one with every cross-origin post. ``null`` (sandboxed frames,
-    some redirects) and every origin other than lastseen's own and those in
-    ``LASTSEEN_ALLOWED_ORIGINS`` are rejected.
-    """
-    if origin is None:
-        return True
-    origin = origin.rstrip("/")
-    return origin == own_origin or origin in allowed

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from lastseen.errors import ServiceError
 from lastseen.http.frontend import _set_client_cookie
+from lastseen.http.origins import is_allowed_origin
 from lastseen.http.requests import CLIENT_COOKIE, read_form, request_facts
 from lastseen.http.runtime import Runtime, runtime
 from lastseen.pages import csrf
@@ -158,9 +159,7 @@ def _client_token(request: Request) -> str | None:
 
 
 def _is_allowed_origin(request: Request, rt: Runtime) -> bool:
-    own_origin = f"{request.url.scheme}://{request.url.netloc}"
-    origin = request.headers.get("origin")
-    return csrf.is_allowed_origin(origin, own_origin, rt.settings.allowed_origins)
+    return is_allowed_origin(request, rt.settings.allowed_origins)
 
 
 def _csrf_key(rt: Runtime) -> bytes:
