@@ -24,7 +24,7 @@ app.add_middleware(
     api_url=LASTSEEN_URL,
     secret_key=os.environ["LASTSEEN_SECRET_KEY"],
     check_revocation=True,
-    redis_url=os.environ.get("LASTSEEN_REDIS_URL"),  # unset: poll lastseen every second
+    redis_url=os.environ.get("LASTSEEN_REDIS_URL"),  # unset: poll lastseen twice a second
 )
 
 SIGN_IN_FORM = """<form method="post" action="/sign-in">

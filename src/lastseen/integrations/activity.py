@@ -118,6 +118,11 @@ class ActivityReporter:
         self._last_report: OrderedDict[str, datetime] = OrderedDict()
         self._worker: asyncio.Task[None] | None = None
 
+    def due(self, session_id: str) -> bool:
+        """Tell whether the session may report now, so callers skip building a report."""
+        last = self._last_report.get(session_id)
+        return last is None or self.clock() - last >= self.touch_interval
+
     def report(self, report: ActivityReport) -> bool:
         """Queue ``report`` unless the session reported within the touch interval.
 
