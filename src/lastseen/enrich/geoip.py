@@ -85,15 +85,15 @@ class GeoIP:
         carry network traits. Raises ValueError after close().
         """
         address = unmapped(address)
-        if not is_public(address):
-            return None
 
         # The C reader raises for an IPv6 address in an IPv4-only database.
         if self._ipv4_only and isinstance(address, ipaddress.IPv6Address):
             return None
 
+        # The database is read first because most misses end there, and the is_public
+        # check (a walk over Python's lists of special networks) costs more than the read.
         record = self._reader.get(address)
-        if not isinstance(record, dict):
+        if not isinstance(record, dict) or not is_public(address):
             return None
 
         return _location(record)

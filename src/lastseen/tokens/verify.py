@@ -20,6 +20,9 @@ they are configuration or availability problems rather than bad tokens.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
@@ -317,10 +320,15 @@ def _signing_key_id(token: str) -> str | None:
     # The header is read before the signature is checked, so it is only trusted to pick
     # a key. The algorithm is checked here too, so a token that can never verify does
     # not trigger a JWKS refresh.
+    # Only the header segment is decoded: PyJWT's get_unverified_header validates all three
+    # segments character by character in Python, which jwt.decode then does again.
     try:
-        header = jwt.get_unverified_header(token)
-    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        segment = token.split(".", 1)[0] if token.count(".") == 2 else ""
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError, binascii.Error) as error:
         raise TokenInvalid(f"Malformed session token: {error}") from error
+    if not isinstance(header, dict):
+        raise TokenInvalid("Malformed session token: the header is not a JSON object")
 
     alg = header.get("alg")
     if alg != ALGORITHM:
