@@ -349,9 +349,20 @@ def _browser_version(user_agent: str, agent: ua_parser.UserAgent) -> str | None:
         return version
 
     # uap keeps at most four components and some rules only three ("OPR/84.0.4316.19" gives
-    # 84.0.4316). The rest of the version follows the parsed part in the string.
-    match = re.search(rf"(?<![\w.]){re.escape(version)}((?:\.\d+)+)", user_agent)
-    return version + match[1] if match else version
+    # 84.0.4316). The rest of the version follows the parsed part in the string. A plain
+    # find is used because a pattern per version would overflow the re module's cache.
+    start = user_agent.find(version)
+    while start != -1:
+        before = user_agent[start - 1] if start else " "
+        if not (before.isalnum() or before in "._"):
+            tail = _VERSION_TAIL.match(user_agent, start + len(version))
+            if tail:
+                return version + tail[0]
+        start = user_agent.find(version, start + 1)
+    return version
+
+
+_VERSION_TAIL: Final = re.compile(r"(?:\.\d+)+")
 
 
 # Chromium's reduced User-Agent keeps only the major version: "Chrome/124.0.0.0".
