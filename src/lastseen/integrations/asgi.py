@@ -61,7 +61,7 @@ SESSION_COOKIE = "__session"
 
 @dataclass(frozen=True, slots=True)
 class Auth:
-    """Who sent a request: a signed-in user and session, or nobody (with the reason)."""
+    """The sender of a request: a signed-in user and session, or signed out with the reason."""
 
     user_id: str | None = None
     session_id: str | None = None
@@ -76,7 +76,7 @@ class Auth:
 
 
 class SessionRequired(Exception):
-    """Raised by :func:`require_session`; the middleware answers 401 in Clerk's format."""
+    """Raised by :func:`require_session`. The middleware turns it into a 401 in Clerk's format."""
 
     def __init__(self, auth: Auth) -> None:
         super().__init__(auth.reason or "signed out")
@@ -84,7 +84,7 @@ class SessionRequired(Exception):
 
 
 def require_session(request: Request) -> Auth:
-    """A FastAPI dependency: the signed-in :class:`Auth`, or a 401 response."""
+    """Return the signed-in :class:`Auth`, else raise SessionRequired; a FastAPI dependency."""
     auth = getattr(request.state, "auth", None)
     if not isinstance(auth, Auth):
         raise RuntimeError("require_session needs LastseenMiddleware in front of the app")

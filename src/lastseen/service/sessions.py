@@ -358,7 +358,7 @@ class Sessions:
 
 
 def _hints_refine(latest: Activity, facts: RequestFacts, described: ActivityFacts) -> bool:
-    """Tell whether detailed client hints now say more than the latest activity recorded.
+    """Tell whether detailed client hints now give more than the latest activity recorded.
 
     Browsers send the detailed hints only after a page asked for them (Accept-CH), so the
     first request of a session often lacks them. Requests without them never count, or a
