@@ -14,11 +14,21 @@ from lastseen.enrich.useragent import (
 
 @dataclass(frozen=True, slots=True)
 class RequestFacts:
-    """What a request tells about its sender, after the trusted-proxy rules."""
+    """Facts about a request's sender, with the trusted-proxy rules applied to its address."""
 
     ip_address: IPAddress | None = None
     user_agent: str | None = None
     hints: ClientHints = field(default_factory=ClientHints)
+
+    @property
+    def stored_ip_address(self) -> str | None:
+        """The IP address as an activity row stores it."""
+        return None if self.ip_address is None else str(self.ip_address)
+
+    @property
+    def stored_user_agent(self) -> str | None:
+        """The User-Agent as an activity row stores it: cut to the stored bound."""
+        return (self.user_agent or "")[:MAX_USER_AGENT_LENGTH] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +48,13 @@ class Enricher:
         self.geoip = geoip
 
     def describe(self, facts: RequestFacts) -> ActivityFacts:
-        user_agent = (facts.user_agent or "")[:MAX_USER_AGENT_LENGTH] or None
         address = facts.ip_address
         location = None
         if address is not None and self.geoip is not None:
             location = self.geoip.lookup(address)
         return ActivityFacts(
-            ip_address=None if address is None else str(address),
-            user_agent=user_agent,
+            ip_address=facts.stored_ip_address,
+            user_agent=facts.stored_user_agent,
             agent=parse_user_agent(facts.user_agent, facts.hints),
             location=location,
         )

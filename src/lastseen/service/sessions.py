@@ -20,6 +20,7 @@ from lastseen.domain.sessions import (
 )
 from lastseen.domain.store import Store
 from lastseen.domain.users import Client, User
+from lastseen.enrich.useragent import parse_user_agent
 from lastseen.service.activity import ActivityFacts, Enricher, RequestFacts
 
 logger = logging.getLogger("lastseen.sessions")
@@ -133,16 +134,16 @@ class Sessions:
         ``last_active_at`` is written at most once per touch interval, unless ``force``.
         """
         now = self.clock()
-        described = self.enricher.describe(facts)
         latest = session.latest_activity
 
+        # Parsing and the GeoIP lookup run only for a new row, not on every throttled request.
         if (
             latest is None
-            or latest.ip_address != described.ip_address
-            or latest.user_agent != described.user_agent
-            or _hints_refine(latest, facts, described)
+            or latest.ip_address != facts.stored_ip_address
+            or latest.user_agent != facts.stored_user_agent
+            or _hints_refine(latest, facts)
         ):
-            activity = _activity(session.id, described, now)
+            activity = _activity(session.id, self.enricher.describe(facts), now)
             self.store.add_activity(activity)
             return _with_activity(session, activity, last_active_at=now)
 
@@ -357,7 +358,7 @@ class Sessions:
         self.store.set_last_active_session(client.id, remaining[0].id if remaining else None, now)
 
 
-def _hints_refine(latest: Activity, facts: RequestFacts, described: ActivityFacts) -> bool:
+def _hints_refine(latest: Activity, facts: RequestFacts) -> bool:
     """Tell whether detailed client hints now give more than the latest activity recorded.
 
     Browsers send the detailed hints only after a page asked for them (Accept-CH), so the
@@ -367,7 +368,7 @@ def _hints_refine(latest: Activity, facts: RequestFacts, described: ActivityFact
     hints = facts.hints
     if hints.full_version_list is None and hints.platform_version is None and hints.model is None:
         return False
-    agent = described.agent
+    agent = parse_user_agent(facts.user_agent, hints)
     return (latest.browser_name, latest.browser_version, latest.os_version, latest.device_type) != (
         agent.browser_name,
         agent.browser_version,
