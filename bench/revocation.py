@@ -4,7 +4,7 @@ what the middleware adds to a request.
 A lastseen server and a small host app (a Starlette route behind `LastseenMiddleware`) run
 in this process, each on its own uvicorn thread on 127.0.0.1. For each mode the run starts a
 session, mints a token, lets the host app accept it once, revokes the session through the
-backend API, and polls the host app until it answers 401. The delay runs from just before
+backend API, and polls the host app until it returns 401. The delay runs from just before
 the revoke request to the first 401, so it includes the revoke request itself.
 """
 
@@ -155,8 +155,8 @@ def _revocation_delays(
             if http.get("/protected", headers=headers).status_code != 200:
                 raise RuntimeError("the host app rejected a fresh token")
 
-            # Each round starts just after the previous refusal, that is just after a poll;
-            # a random pause puts the revocation at a random point of the poll interval.
+            # Each round starts just after the previous refusal, which is just after a poll.
+            # A random pause puts the revocation at a random point of the poll interval.
             time.sleep(random.uniform(0, POLL_INTERVAL.total_seconds()))
             start = time.perf_counter()
             api.post(f"/v1/sessions/{session_id}/revoke").raise_for_status()

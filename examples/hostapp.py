@@ -1,4 +1,4 @@
-"""A host app that signs people in through lastseen and knows who is signed in.
+"""A host app that signs people in through lastseen and shows who is signed in.
 
 Start lastseen with a secret key, then this app on another port:
 

@@ -1,9 +1,9 @@
 """The exceptions lastseen raises.
 
 LastseenError
-├── ConfigurationError   an invalid setting; the message names it and the fix
-├── ServiceError         a use-case rejected a request; carries Clerk's error code
-└── APIError             the SDK received an error response; carries Clerk's error code
+├── ConfigurationError   an invalid setting, named in the message with the fix
+├── ServiceError         a use-case rejected a request, with Clerk's error code
+└── APIError             the SDK received an error response, with Clerk's error code
 """
 
 from typing import Any

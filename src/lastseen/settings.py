@@ -58,9 +58,9 @@ class Settings:
     #: written at once.
     touch_interval: timedelta = timedelta(seconds=60)
 
-    #: LASTSEEN_MAX_LIFETIME (default 7d, at least 5m), LASTSEEN_INACTIVITY_TIMEOUT (default
-    #: off, or 5m to 365d and not above the maximum lifetime) and LASTSEEN_TIME_TO_ABANDON
-    #: (default 30d; raised to the maximum lifetime when below it).
+    #: LASTSEEN_MAX_LIFETIME: default 7d, at least 5m. LASTSEEN_INACTIVITY_TIMEOUT: off by
+    #: default, else 5m to 365d and not above the maximum lifetime. LASTSEEN_TIME_TO_ABANDON:
+    #: default 30d, raised to the maximum lifetime when below it.
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
 
     #: LASTSEEN_ALLOWED_ORIGINS: comma-separated origins (``https://app.example.com``) whose

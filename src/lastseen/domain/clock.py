@@ -12,7 +12,7 @@ def system_clock() -> datetime:
 
 
 class FrozenClock:
-    """A clock that stands still until moved; for tests and simulations."""
+    """A clock that does not move until a test moves it."""
 
     def __init__(self, now: datetime) -> None:
         if now.tzinfo is None:

@@ -66,7 +66,7 @@ class Lifetimes:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """What was seen of a session from one IP address and user agent."""
+    """A record of a session's use from one IP address and user agent."""
 
     id: str
     session_id: str
@@ -90,7 +90,7 @@ class Activity:
 class Session:
     """One signed-in user on one client.
 
-    ``status`` is the stored status; use :meth:`status_at` for the status a reader sees.
+    ``status`` is the stored status. :meth:`status_at` returns the status readers get.
     """
 
     id: str

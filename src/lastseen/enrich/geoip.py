@@ -27,7 +27,7 @@ __all__ = ["GeoIP", "GeoIPInfo", "Location", "bundled_geolite2_path"]
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where an address is used, as recorded in the database."""
+    """The location of an address, as recorded in the database."""
 
     city: str | None
     country: str | None  # English name, such as "United Kingdom"

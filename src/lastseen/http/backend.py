@@ -51,7 +51,7 @@ class SecretKeyRoute(APIRoute):
     """A route that checks the secret key before FastAPI reads and validates the body.
 
     A dependency would run after body validation, so a caller without a key would learn
-    what the body should contain before being told the key is missing.
+    what the body should contain before learning that the key is missing.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -1,4 +1,4 @@
-"""Which browser origins may change state with the client cookie."""
+"""The Origin check for browser requests that change state with the client cookie."""
 
 from starlette.requests import Request
 

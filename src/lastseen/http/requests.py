@@ -1,4 +1,4 @@
-"""What the HTTP layer reads from a request: facts, the client token, forms."""
+"""Request readers for the HTTP layer: sender facts, the client token, forms."""
 
 import json
 from typing import Any
@@ -41,7 +41,7 @@ def is_native(request: Request) -> bool:
 
 
 def requested_session_id(request: Request, form: dict[str, str] | None = None) -> str | None:
-    """The session the caller acts as: ``Clerk-Session-Id``, then ``_clerk_session_id``."""
+    """Return the session the caller acts as: ``Clerk-Session-Id``, then ``_clerk_session_id``."""
     return (
         request.headers.get("clerk-session-id")
         or request.query_params.get("_clerk_session_id")

@@ -24,8 +24,8 @@ class Runtime:
     keys: KeyRing
     tokens: Tokens
     secret_keys: SecretKeys
-    #: Run store calls in the event loop. SQLite answers in microseconds, far below the cost
-    #: of a hop to a worker thread; a network database goes to the thread pool instead.
+    #: Run store calls in the event loop. SQLite returns in microseconds, far below the cost
+    #: of a hop to a worker thread. A network database goes to the thread pool instead.
     in_loop: bool
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -34,7 +34,7 @@ class Runtime:
         return await run_in_threadpool(function, *args, **kwargs)
 
     def issuer(self, request: Request) -> str:
-        """The ``iss`` of session tokens: the configured issuer, else this request's origin."""
+        """Return the ``iss`` of session tokens: the configured issuer, else the request's origin."""
         return self.settings.issuer or f"{request.url.scheme}://{request.url.netloc}"
 
 

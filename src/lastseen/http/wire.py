@@ -10,7 +10,7 @@ JSON = dict[str, Any]
 
 
 def activity_json(activity: Activity) -> JSON:
-    """A ``session_activity``: Clerk omits unknown facts rather than sending null."""
+    """Build a ``session_activity``, omitting unknown facts as Clerk does instead of sending null."""
     body: JSON = {"object": "session_activity", "id": activity.id, "is_mobile": activity.is_mobile}
     optional = {
         "device_type": activity.device_type,
@@ -47,7 +47,7 @@ def _session_base(session: Session) -> JSON:
 
 
 def session_with_activities_json(session: Session) -> JSON:
-    """An item of ``GET /v1/me/sessions/active``: no user, with ``latest_activity``."""
+    """Build an item of ``GET /v1/me/sessions/active``: no user, with ``latest_activity``."""
     body = _session_base(session)
     body.update(last_active_token=None, user=None, public_user_data=None)
     if session.latest_activity is not None:
@@ -56,7 +56,7 @@ def session_with_activities_json(session: Session) -> JSON:
 
 
 def frontend_session_json(session: Session, user: User | None, *, activity: bool = False) -> JSON:
-    """A frontend API session, with its user and public user data."""
+    """Build a frontend API session, with its user and public user data."""
     body = _session_base(session)
     body.update(
         last_active_token=None,
@@ -70,7 +70,7 @@ def frontend_session_json(session: Session, user: User | None, *, activity: bool
 
 
 def backend_session_json(session: Session) -> JSON:
-    """A backend API session: ids of user and client, no user object."""
+    """Build a backend API session: ids of user and client, no user object."""
     body = _session_base(session)
     body.update(user_id=session.user_id, client_id=session.client_id, latest_activity=None)
     if session.latest_activity is not None:

@@ -126,7 +126,8 @@ class ActivityReporter:
     def report(self, report: ActivityReport) -> bool:
         """Queue ``report`` unless the session reported within the touch interval.
 
-        Returns whether the report was queued. Never blocks and never raises.
+        Returns whether the report was queued. It never waits: a full queue drops the
+        report. Call it from the running event loop, where the sending task starts.
         """
         now = self.clock()
         last = self._last_report.get(report.session_id)

@@ -19,7 +19,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Check ``password`` against ``password_hash``.
 
     Without a hash (an unknown user, or one without a password), a fixed dummy hash is
-    checked instead, so the answer takes as long as for a real user with a wrong password.
+    checked instead, so the check takes as long as for a real user with a wrong password.
     """
     try:
         return (

@@ -29,7 +29,7 @@ def _configure_sqlite(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # A user's sessions are scattered over a large table. Memory-mapped reads keep listing
-    # them fast at a million rows, in file-backed pages that every process shares; a larger
-    # page cache would do the same in private memory that grows with use.
+    # them fast at a million rows, in file-backed pages that every process shares. A larger
+    # page cache would do the same, but in private memory that grows with use.
     cursor.execute("PRAGMA mmap_size=1073741824")  # 1 GiB
     cursor.close()
