@@ -34,7 +34,7 @@ class Runtime:
         return await run_in_threadpool(function, *args, **kwargs)
 
     def issuer(self, request: Request) -> str:
-        """Return the ``iss`` of session tokens: the configured issuer, else the request's origin."""
+        """Return the ``iss`` of session tokens: the configured issuer, else the request origin."""
         return self.settings.issuer or f"{request.url.scheme}://{request.url.netloc}"
 
 

@@ -10,7 +10,7 @@ JSON = dict[str, Any]
 
 
 def activity_json(activity: Activity) -> JSON:
-    """Build a ``session_activity``, omitting unknown facts as Clerk does instead of sending null."""
+    """Build a ``session_activity``; like Clerk, it omits unknown facts instead of null."""
     body: JSON = {"object": "session_activity", "id": activity.id, "is_mobile": activity.is_mobile}
     optional = {
         "device_type": activity.device_type,
