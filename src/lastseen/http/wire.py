@@ -10,7 +10,7 @@ JSON = dict[str, Any]
 
 
 def activity_json(activity: Activity) -> JSON:
-    """Build a ``session_activity``; like Clerk, it omits unknown facts instead of null."""
+    """Build a ``session_activity`` without its unknown facts, which Clerk omits too."""
     body: JSON = {"object": "session_activity", "id": activity.id, "is_mobile": activity.is_mobile}
     optional = {
         "device_type": activity.device_type,
