@@ -581,9 +581,59 @@ PUBLIC = [
     pytest.param("192.0.0.8", False, id="ietf-protocol-assignments"),
     pytest.param("198.18.0.1", False, id="benchmarking"),
     pytest.param("2001::1", False, id="teredo"),
+    pytest.param("9.255.255.255", True, id="below-private-10"),
+    pytest.param("10.255.255.255", False, id="private-10-last"),
+    pytest.param("11.0.0.0", True, id="above-private-10"),
+    pytest.param("100.63.255.255", True, id="below-cgnat"),
+    pytest.param("100.128.0.0", True, id="above-cgnat"),
+    pytest.param("223.255.255.255", True, id="below-multicast"),
+    pytest.param("2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", True, id="below-documentation-ipv6"),
+    pytest.param("2001:db9::", True, id="above-documentation-ipv6"),
 ]
 
 
 @pytest.mark.parametrize(("value", "expected"), PUBLIC)
 def test_is_public(value: str, expected: bool) -> None:
     assert is_public(address(value)) is expected
+
+
+def ipaddress_networks() -> set[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Collect the networks that ipaddress tests addresses against in this Python.
+
+    They are attributes of two private classes of ipaddress in CPython 3.11.2, 3.11.7,
+    3.12.1 and 3.13.0.
+    """
+    private_classes = (
+        ipaddress._IPv4Constants,  # type: ignore[attr-defined]
+        ipaddress._IPv6Constants,  # type: ignore[attr-defined]
+    )
+    networks = set()
+    for constants in private_classes:
+        for value in vars(constants).values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
+                    networks.add(item)
+    return networks
+
+
+def test_is_public_matches_ipaddress_at_edges() -> None:
+    # is_public and _is_global_unicast can only change their results at the edges of these
+    # networks, so agreeing on both sides of every edge means agreeing on every address.
+    found = ipaddress_networks()
+    assert found, "no networks found on ipaddress._IPv4Constants or _IPv6Constants"
+
+    networks = found | set(client_ip_module._SPECIAL_NETWORKS) | set(client_ip_module._NOT_GLOBAL)
+    for network in networks:
+        address_class = type(network.network_address)
+        first = int(network.network_address)
+        last = int(network.broadcast_address)
+        for value in (first - 1, first, last, last + 1):
+            if not 0 <= value < 2**network.max_prefixlen:
+                continue
+            edge = address_class(value)
+            expected = client_ip_module._is_global_unicast(edge)
+            assert is_public(edge) is expected, edge
+
+            if network.version == 4:
+                mapped = ipaddress.IPv6Address(f"::ffff:{edge}")
+                assert is_public(mapped) is expected, mapped

@@ -14,6 +14,7 @@ when even the peer is unusable.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import itertools
 import re
@@ -54,6 +55,32 @@ _NOT_GLOBAL: tuple[IPNetwork, ...] = (
     ipaddress.IPv4Network("192.0.0.0/24"),  # IETF protocol assignments (RFC 6890)
     ipaddress.IPv6Network("3fff::/20"),  # documentation (RFC 9637)
     ipaddress.IPv6Network("fec0::/10"),  # deprecated site-local (RFC 3879)
+)
+
+# The networks that ipaddress tests addresses against in is_multicast, is_reserved,
+# is_link_local and is_global, merged from CPython 3.11.2 (as patched by Debian), 3.11.7,
+# 3.12.1 and 3.13.0. The results of those properties can only change at their edges.
+# NOTE: in a later release that tests a network missing here, is_public can differ from
+# ipaddress inside that network. The enrich tests compare the two at every edge.
+_SPECIAL_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        # IANA IPv4 special-purpose registry, shared address space, multicast, reserved
+        *("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"),
+        *("172.16.0.0/12", "192.0.0.0/24", "192.0.0.0/29", "192.0.0.9/32", "192.0.0.10/32"),
+        *("192.0.0.170/31", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15"),
+        *("198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"),
+        "255.255.255.255/32",
+        # IANA IPv6 special-purpose registry, including its globally reachable exceptions
+        *("::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "2001::/23"),
+        *("2001:1::1/128", "2001:1::2/128", "2001:2::/48", "2001:3::/32", "2001:4:112::/48"),
+        *("2001:10::/28", "2001:20::/28", "2001:30::/28", "2001:db8::/32", "2002::/16"),
+        *("fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"),
+        # IPv6 space that RFC 4291 leaves unassigned, which ipaddress calls reserved
+        *("::/8", "100::/8", "200::/7", "400::/6", "800::/5", "1000::/4", "4000::/3"),
+        *("6000::/3", "8000::/3", "a000::/3", "c000::/3", "e000::/4", "f000::/5"),
+        *("f800::/6", "fe00::/9"),
+    )
 )
 
 
@@ -168,15 +195,62 @@ def is_public(address: IPAddress) -> bool:
     multicast, unspecified and reserved addresses. An IPv4-mapped IPv6 address is judged
     by its IPv4 address, because ipaddress counts all of ::ffff:0:0/96 as reserved
     (checked on CPython 3.11.7), which would hide every mapped public address.
+
+    The result follows the ipaddress module of the running Python, which changes between
+    releases. For example, 2002::/16 (6to4) is global in CPython 3.12.1 but not in 3.13.0.
     """
     address = unmapped(address)
+    if isinstance(address, ipaddress.IPv4Address):
+        edges = _IPV4_NON_PUBLIC_EDGES
+    else:
+        edges = _IPV6_NON_PUBLIC_EDGES
 
+    # The edges alternate between the start and the end (exclusive) of a non-public range,
+    # so an odd count of edges at or below an address puts it inside one.
+    return bisect.bisect_right(edges, int(address)) % 2 == 0
+
+
+def _is_global_unicast(address: IPAddress) -> bool:
+    """Judge an address with the ipaddress properties, which walk lists of networks.
+
+    It is too slow to call on every lookup, so only the tables of is_public are built from it.
+    """
     if address.is_multicast or address.is_reserved or address.is_link_local:
         return False
     if any(address in network for network in _NOT_GLOBAL):
         return False
 
     return address.is_global
+
+
+def _non_public_edges(space: IPNetwork) -> list[int]:
+    """Find the non-public ranges in `space`, as the start and end (exclusive) of each.
+
+    The result of `_is_global_unicast` can only change at the edges of _SPECIAL_NETWORKS
+    and _NOT_GLOBAL, so its result for the first address of the span between two edges
+    holds for the whole span.
+    """
+    edges = {int(space.network_address), int(space.broadcast_address) + 1}
+    for network in (*_SPECIAL_NETWORKS, *_NOT_GLOBAL):
+        if network.version == space.version:
+            edges.add(int(network.network_address))
+            edges.add(int(network.broadcast_address) + 1)
+
+    address_class = type(space.network_address)
+    non_public_edges: list[int] = []
+    for start, end in itertools.pairwise(sorted(edges)):
+        if _is_global_unicast(address_class(start)):
+            continue
+        if non_public_edges and non_public_edges[-1] == start:
+            non_public_edges[-1] = end  # The range touches the previous one, so merge them.
+        else:
+            non_public_edges += [start, end]
+
+    return non_public_edges
+
+
+_IPV4_NON_PUBLIC_EDGES = _non_public_edges(ipaddress.IPv4Network("0.0.0.0/0"))
+_IPV6_NON_PUBLIC_EDGES = _non_public_edges(ipaddress.IPv6Network("::/0"))
 
 
 def client_ip(

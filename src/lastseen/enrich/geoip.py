@@ -90,8 +90,8 @@ class GeoIP:
         if self._ipv4_only and isinstance(address, ipaddress.IPv6Address):
             return None
 
-        # The database is read first because most misses end there, and the is_public
-        # check (a walk over Python's lists of special networks) costs more than the read.
+        # The database is read first because most misses end there, so only addresses
+        # with a record pay for the is_public check.
         record = self._reader.get(address)
         if not isinstance(record, dict) or not is_public(address):
             return None
@@ -119,15 +119,13 @@ class GeoIP:
 
 def _location(record: dict[str, Record]) -> Location | None:
     country = record.get("country")
-    location = Location(
-        city=_english_name(record.get("city")),
-        country=_english_name(country),
-        country_code=_iso_code(country),
-    )
+    city_name = _english_name(record.get("city"))
+    country_name = _english_name(country)
+    country_code = _iso_code(country)
 
-    if location == Location(None, None, None):
+    if city_name is None and country_name is None and country_code is None:
         return None
-    return location
+    return Location(city=city_name, country=country_name, country_code=country_code)
 
 
 def _english_name(place: Record | None) -> str | None:
