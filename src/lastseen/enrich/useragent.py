@@ -148,8 +148,10 @@ def _bounded_hints(hints: ClientHints | None) -> ClientHints | None:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(user_agent: str, hints: ClientHints | None) -> UserAgentFacts:
-    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates.
-    result = ua_parser.parse(user_agent.encode("utf-8", "replace").decode("utf-8"))
+    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates. The global
+    # parser is called directly, because `ua_parser.parse` (ua-parser 1.0) runs an import
+    # statement on every call.
+    result = ua_parser.parser.parse(user_agent.encode("utf-8", "replace").decode("utf-8"))
 
     client = _library_facts(user_agent, result) or _bot_facts(user_agent, result)
     if client is not None:
@@ -199,6 +201,15 @@ _LIBRARY_PRODUCT: Final = re.compile(
     """
 )
 
+
+def _starts_with_library(user_agent: str) -> bool:
+    # Browsers start with "Mozilla/" and no library above is named Mozilla, so the long
+    # match is skipped for them.
+    if user_agent.startswith("Mozilla/"):
+        return False
+    return _LIBRARY_PRODUCT.match(user_agent) is not None
+
+
 # Libraries whose User-Agent starts like a browser's, by the uap family that names them.
 _LIBRARY_FAMILIES: Final = frozenset({"WindowsPowerShell"})
 
@@ -208,7 +219,7 @@ def _library_facts(user_agent: str, result: ua_parser.Result) -> UserAgentFacts 
     if agent is not None and agent.family == "Other":
         agent = None
 
-    is_library = _LIBRARY_PRODUCT.match(user_agent) is not None or (
+    is_library = _starts_with_library(user_agent) or (
         agent is not None and agent.family in _LIBRARY_FAMILIES
     )
     if not is_library:
@@ -224,7 +235,6 @@ def _library_facts(user_agent: str, result: ua_parser.Result) -> UserAgentFacts 
 
 # Crawlers name themselves ("AhrefsBot/7.0", "Baiduspider/2.0") and, by convention, link a page
 # about the crawler with "+http://". uap marks the crawlers in its rules with device "Spider".
-_CRAWLER_WORDS: Final = ("bot", "crawl", "spider", "slurp")
 _CRAWLER_URL: Final = re.compile(r"\+https?://")
 _COMPATIBLE_PRODUCT: Final = re.compile(r"compatible;\s*([A-Za-z][\w.+-]*)(?:/v?(\d[\w.]*))?")
 
@@ -257,12 +267,21 @@ def _bot_release(user_agent: str, result: ua_parser.Result) -> _Release | None:
 
 
 def _crawler_product(user_agent: str) -> _Release | None:
+    # Few strings name a crawler, and substring tests of the whole string rule out the others
+    # faster than a scan of its tokens.
+    if not _mentions_crawler(user_agent):
+        return None
+
     # Requiring "name/version" keeps phone models such as "CUBOT X19" out.
     for match in _PRODUCT_TOKEN.finditer(user_agent):
-        name = match[1].lower()
-        if any(word in name for word in _CRAWLER_WORDS):
+        if _mentions_crawler(match[1]):
             return _Release(match[1], match[2])
     return None
+
+
+def _mentions_crawler(text: str) -> bool:
+    lowered = text.lower()
+    return "bot" in lowered or "crawl" in lowered or "spider" in lowered or "slurp" in lowered
 
 
 def _client_facts(
@@ -435,9 +454,25 @@ def _model_name(model: str) -> str:
 _TABLET_MODEL: Final = re.compile(
     r"\bSM-[TPX]\d|\bKindle\b|\bKF[A-Z]{2,6}\b|\bSilk/|\bNexus (?:7|9|10)\b"
 )
-_TABLET_TOKEN: Final = re.compile(r"\bTablet\b")
-_MOBILE_TOKEN: Final = re.compile(r"\bMobile\b")
-_X11_TOKEN: Final = re.compile(r"\bX11\b")
+
+
+def _mentions_tablet_model(text: str) -> bool:
+    # Every match contains one of these substrings. Testing for them rules out most strings
+    # and is much cheaper than the search, which tries the pattern at every position.
+    if "SM-" in text or "Kindle" in text or "KF" in text or "Silk/" in text or "Nexus " in text:
+        return _TABLET_MODEL.search(text) is not None
+    return False
+
+
+def _compile_whole_word(word: str) -> re.Pattern[str]:
+    # Finds what rf"\b{word}\b" finds, for a word of letters and digits. With the word first,
+    # `re` skips ahead to where it occurs instead of trying the pattern at every position.
+    return re.compile(rf"{word}\b(?<!\w{word})")
+
+
+_TABLET_TOKEN: Final = _compile_whole_word("Tablet")
+_MOBILE_TOKEN: Final = _compile_whole_word("Mobile")
+_X11_TOKEN: Final = _compile_whole_word("X11")
 
 _DESKTOP_OS_NAMES: Final = frozenset({"Windows", "macOS", "Linux", "ChromeOS"})
 _PHONE_OS_NAMES: Final = frozenset(
@@ -455,7 +490,7 @@ def _device_category(
     if os_name == "iOS":
         return "tablet" if device_family in ("iPad", "Mac") else "phone"
 
-    if _TABLET_MODEL.search(user_agent) or (hints.model and _TABLET_MODEL.search(hints.model)):
+    if _mentions_tablet_model(user_agent) or (hints.model and _mentions_tablet_model(hints.model)):
         return "tablet"
     if hints.mobile is True:
         return "phone"
