@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Engine,
-    Row,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -26,6 +26,7 @@ from lastseen.domain.keys import SecretKey, SigningKey
 from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
 from lastseen.domain.store import IdentifierTaken
 from lastseen.domain.users import Client, User
+from lastseen.store.prepared import Prepared
 from lastseen.store.tables import (
     clients,
     secret_keys,
@@ -38,10 +39,123 @@ from lastseen.store.tables import (
 _SESSION_WITH_ACTIVITY = sessions.outerjoin(
     session_activities, session_activities.c.id == sessions.c.latest_activity_id
 )
-_SESSION_COLUMNS = [
-    *sessions.c,
-    *(column.label(f"a_{column.name}") for column in session_activities.c),
+
+# Columns in the order of the dataclasses' fields, so that rows are read by position,
+# because reading a row by column name costs more than building the object.
+_USER_COLUMNS = [
+    users.c[name]
+    for name in (
+        "id",
+        "email_address",
+        "username",
+        "password_hash",
+        "external_id",
+        "first_name",
+        "last_name",
+        "created_at",
+        "updated_at",
+        "last_sign_in_at",
+    )
 ]
+_CLIENT_COLUMNS = [
+    clients.c[name]
+    for name in ("id", "token_hash", "created_at", "updated_at", "last_active_session_id")
+]
+_SESSION_COLUMNS = [
+    sessions.c[name]
+    for name in (
+        "id",
+        "user_id",
+        "client_id",
+        "status",
+        "created_at",
+        "updated_at",
+        "last_active_at",
+        "expire_at",
+        "abandon_at",
+        "inactivity_timeout",
+    )
+]
+_ACTIVITY_COLUMNS = [
+    session_activities.c[name].label(f"a_{name}")
+    for name in (
+        "id",
+        "session_id",
+        "ip_address",
+        "user_agent",
+        "browser_name",
+        "browser_version",
+        "os_name",
+        "os_version",
+        "device_type",
+        "device_category",
+        "is_mobile",
+        "city",
+        "country",
+        "country_code",
+        "first_seen_at",
+        "last_seen_at",
+    )
+]
+_SESSION_WITH_ACTIVITY_COLUMNS = [*_SESSION_COLUMNS, *_ACTIVITY_COLUMNS]
+_SESSION_ORDER = (sessions.c.last_active_at.desc(), sessions.c.id.desc())
+_STATUSES = {str(status): status for status in SessionStatus}
+
+
+class _HotStatements:
+    """The statements of the hot paths, compiled once for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        def prepare(statement: Any) -> Prepared:
+            return Prepared(engine, statement)
+
+        with_activity = select(*_SESSION_WITH_ACTIVITY_COLUMNS).select_from(_SESSION_WITH_ACTIVITY)
+        self.get_user = prepare(select(*_USER_COLUMNS).where(users.c.id == bindparam("id")))
+        self.get_client = prepare(select(*_CLIENT_COLUMNS).where(clients.c.id == bindparam("id")))
+        self.find_client = prepare(
+            select(*_CLIENT_COLUMNS).where(clients.c.token_hash == bindparam("token_hash"))
+        )
+        self.get_session = prepare(with_activity.where(sessions.c.id == bindparam("id")))
+        self.user_sessions = prepare(
+            with_activity.where(sessions.c.user_id == bindparam("user_id")).order_by(
+                *_SESSION_ORDER
+            )
+        )
+        self.live_user_sessions = prepare(
+            with_activity.where(
+                sessions.c.user_id == bindparam("user_id"),
+                or_(*(sessions.c.status == str(status) for status in sorted(LIVE_STATUSES))),
+            ).order_by(*_SESSION_ORDER)
+        )
+        self.client_sessions = prepare(
+            with_activity.where(sessions.c.client_id == bindparam("client_id")).order_by(
+                *_SESSION_ORDER
+            )
+        )
+        self.touch_session = prepare(
+            update(sessions)
+            .where(sessions.c.id == bindparam("session_id"))
+            .values(last_active_at=bindparam("millis"), updated_at=bindparam("millis"))
+        )
+        self.touch_activity = prepare(
+            update(session_activities)
+            .where(session_activities.c.id == bindparam("activity_id"))
+            .values(last_seen_at=bindparam("millis"))
+        )
+        self.insert_activity = prepare(
+            insert(session_activities).values(
+                {column: bindparam(column.name) for column in session_activities.c}
+            )
+        )
+        self.point_at_activity = prepare(
+            update(sessions)
+            .where(sessions.c.id == bindparam("session_id"))
+            .values(
+                latest_activity_id=bindparam("activity_id"),
+                last_active_at=bindparam("millis"),
+                updated_at=bindparam("millis"),
+            )
+        )
 
 
 class SQLStore:
@@ -49,6 +163,7 @@ class SQLStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._hot = _HotStatements(engine)
 
     # Users
 
@@ -91,7 +206,9 @@ class SQLStore:
             )
 
     def get_user(self, user_id: str) -> User | None:
-        return self._one_user(users.c.id == user_id)
+        with self.engine.connect() as connection:
+            row = self._hot.get_user.execute(connection, id=user_id).first()
+        return None if row is None else _user(row)
 
     def find_user(self, identifier: str) -> User | None:
         identifier = identifier.strip()
@@ -127,7 +244,7 @@ class SQLStore:
             conditions.append(users.c.external_id.in_(list(external_ids)))
 
         query = (
-            select(users)
+            select(*_USER_COLUMNS)
             .where(and_(true(), *conditions))
             .order_by(users.c.created_at.desc(), users.c.id.desc())
             .limit(limit)
@@ -150,7 +267,7 @@ class SQLStore:
 
     def _one_user(self, condition: Any) -> User | None:
         with self.engine.connect() as connection:
-            row = connection.execute(select(users).where(condition).limit(1)).first()
+            row = connection.execute(select(*_USER_COLUMNS).where(condition).limit(1)).first()
         return None if row is None else _user(row)
 
     # Clients
@@ -168,10 +285,14 @@ class SQLStore:
             )
 
     def get_client(self, client_id: str) -> Client | None:
-        return self._one_client(clients.c.id == client_id)
+        with self.engine.connect() as connection:
+            row = self._hot.get_client.execute(connection, id=client_id).first()
+        return None if row is None else _client(row)
 
     def find_client(self, token_hash: str) -> Client | None:
-        return self._one_client(clients.c.token_hash == token_hash)
+        with self.engine.connect() as connection:
+            row = self._hot.find_client.execute(connection, token_hash=token_hash).first()
+        return None if row is None else _client(row)
 
     def set_last_active_session(
         self, client_id: str, session_id: str | None, now: datetime
@@ -183,19 +304,6 @@ class SQLStore:
                 .values(last_active_session_id=session_id, updated_at=to_millis(now))
             )
 
-    def _one_client(self, condition: Any) -> Client | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(select(clients).where(condition)).first()
-        if row is None:
-            return None
-        return Client(
-            id=row.id,
-            token_hash=row.token_hash,
-            created_at=from_millis(row.created_at),
-            updated_at=from_millis(row.updated_at),
-            last_active_session_id=row.last_active_session_id,
-        )
-
     # Sessions
 
     def add_session(self, session: Session, activity: Activity) -> None:
@@ -205,23 +313,28 @@ class SQLStore:
 
     def get_session(self, session_id: str) -> Session | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(*_SESSION_COLUMNS)
-                .select_from(_SESSION_WITH_ACTIVITY)
-                .where(sessions.c.id == session_id)
-            ).first()
+            row = self._hot.get_session.execute(connection, id=session_id).first()
         return None if row is None else _session(row)
 
     def list_user_sessions(
         self, user_id: str, statuses: Collection[SessionStatus] | None = None
     ) -> list[Session]:
-        condition = sessions.c.user_id == user_id
-        if statuses is not None:
-            condition = and_(condition, sessions.c.status.in_([str(s) for s in statuses]))
-        return self._sessions(condition)
+        if statuses is None:
+            return self._sessions(self._hot.user_sessions, user_id=user_id)
+        if frozenset(statuses) == LIVE_STATUSES:
+            return self._sessions(self._hot.live_user_sessions, user_id=user_id)
+
+        query = (
+            select(*_SESSION_WITH_ACTIVITY_COLUMNS)
+            .select_from(_SESSION_WITH_ACTIVITY)
+            .where(sessions.c.user_id == user_id, sessions.c.status.in_([str(s) for s in statuses]))
+            .order_by(*_SESSION_ORDER)
+        )
+        with self.engine.connect() as connection:
+            return [_session(row) for row in connection.execute(query)]
 
     def list_client_sessions(self, client_id: str) -> list[Session]:
-        return self._sessions(sessions.c.client_id == client_id)
+        return self._sessions(self._hot.client_sessions, client_id=client_id)
 
     def set_status(
         self,
@@ -279,7 +392,7 @@ class SQLStore:
         condition = and_(true(), *conditions)
 
         page = (
-            select(*_SESSION_COLUMNS)
+            select(*_SESSION_WITH_ACTIVITY_COLUMNS)
             .select_from(_SESSION_WITH_ACTIVITY)
             .where(condition)
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
@@ -292,40 +405,24 @@ class SQLStore:
             total = connection.execute(count).scalar_one()
         return found, total
 
-    def _sessions(self, condition: Any) -> list[Session]:
-        query = (
-            select(*_SESSION_COLUMNS)
-            .select_from(_SESSION_WITH_ACTIVITY)
-            .where(condition)
-            .order_by(sessions.c.last_active_at.desc(), sessions.c.id.desc())
-        )
+    def _sessions(self, statement: Prepared, **values: Any) -> list[Session]:
         with self.engine.connect() as connection:
-            return [_session(row) for row in connection.execute(query)]
+            return [_session(row) for row in statement.execute(connection, **values)]
 
     # Activity
 
     def touch(self, session_id: str, activity_id: str, now: datetime) -> None:
         millis = to_millis(now)
         with self.engine.begin() as connection:
-            connection.execute(
-                update(sessions)
-                .where(sessions.c.id == session_id)
-                .values(last_active_at=millis, updated_at=millis)
-            )
-            connection.execute(
-                update(session_activities)
-                .where(session_activities.c.id == activity_id)
-                .values(last_seen_at=millis)
-            )
+            self._hot.touch_session.execute(connection, session_id=session_id, millis=millis)
+            self._hot.touch_activity.execute(connection, activity_id=activity_id, millis=millis)
 
     def add_activity(self, activity: Activity) -> None:
         millis = to_millis(activity.last_seen_at)
         with self.engine.begin() as connection:
-            connection.execute(insert(session_activities).values(**_activity_values(activity)))
-            connection.execute(
-                update(sessions)
-                .where(sessions.c.id == activity.session_id)
-                .values(latest_activity_id=activity.id, last_active_at=millis, updated_at=millis)
+            self._hot.insert_activity.execute(connection, **_activity_values(activity))
+            self._hot.point_at_activity.execute(
+                connection, session_id=activity.session_id, activity_id=activity.id, millis=millis
             )
 
     # Maintenance
@@ -483,18 +580,31 @@ def _status_condition(status: SessionStatus, millis: int) -> Any:
     return sessions.c.status == str(status)
 
 
-def _user(row: Row[Any]) -> User:
+def _user(row: Sequence[Any]) -> User:
+    user_id, email, username, password_hash, external_id, first_name, last_name = row[:7]
+    created_at, updated_at, last_sign_in_at = row[7:]
     return User(
-        id=row.id,
-        email_address=row.email_address,
-        username=row.username,
-        password_hash=row.password_hash,
-        external_id=row.external_id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        created_at=from_millis(row.created_at),
-        updated_at=from_millis(row.updated_at),
-        last_sign_in_at=None if row.last_sign_in_at is None else from_millis(row.last_sign_in_at),
+        user_id,
+        email,
+        username,
+        password_hash,
+        external_id,
+        first_name,
+        last_name,
+        from_millis(created_at),
+        from_millis(updated_at),
+        None if last_sign_in_at is None else from_millis(last_sign_in_at),
+    )
+
+
+def _client(row: Sequence[Any]) -> Client:
+    client_id, token_hash, created_at, updated_at, last_active_session_id = row
+    return Client(
+        client_id,
+        token_hash,
+        from_millis(created_at),
+        from_millis(updated_at),
+        last_active_session_id,
     )
 
 
@@ -536,38 +646,58 @@ def _activity_values(activity: Activity) -> dict[str, Any]:
     }
 
 
-def _session(row: Row[Any]) -> Session:
-    activity = None
-    if row.a_id is not None:
-        activity = Activity(
-            id=row.a_id,
-            session_id=row.a_session_id,
-            ip_address=row.a_ip_address,
-            user_agent=row.a_user_agent,
-            browser_name=row.a_browser_name,
-            browser_version=row.a_browser_version,
-            os_name=row.a_os_name,
-            os_version=row.a_os_version,
-            device_type=row.a_device_type,
-            device_category=row.a_device_category,
-            is_mobile=bool(row.a_is_mobile),
-            city=row.a_city,
-            country=row.a_country,
-            country_code=row.a_country_code,
-            first_seen_at=from_millis(row.a_first_seen_at),
-            last_seen_at=from_millis(row.a_last_seen_at),
-        )
-    timeout = row.inactivity_timeout
+def _session(row: Sequence[Any]) -> Session:
+    """Build a session from a row of ``_SESSION_WITH_ACTIVITY_COLUMNS``."""
+    (
+        session_id,
+        user_id,
+        client_id,
+        status,
+        created_at,
+        updated_at,
+        last_active_at,
+        expire_at,
+        abandon_at,
+        timeout,
+    ) = row[:10]
     return Session(
-        id=row.id,
-        user_id=row.user_id,
-        client_id=row.client_id,
-        status=SessionStatus(row.status),
-        created_at=from_millis(row.created_at),
-        updated_at=from_millis(row.updated_at),
-        last_active_at=from_millis(row.last_active_at),
-        expire_at=from_millis(row.expire_at),
-        abandon_at=from_millis(row.abandon_at),
-        inactivity_timeout=None if timeout is None else timedelta(seconds=timeout),
-        latest_activity=activity,
+        session_id,
+        user_id,
+        client_id,
+        _STATUSES[status],
+        from_millis(created_at),
+        from_millis(updated_at),
+        from_millis(last_active_at),
+        from_millis(expire_at),
+        from_millis(abandon_at),
+        None if timeout is None else timedelta(seconds=timeout),
+        _activity(row[10:]),
+    )
+
+
+def _activity(row: Sequence[Any]) -> Activity | None:
+    """Build the latest activity from the ``a_`` columns; None when the session has none."""
+    if row[0] is None:
+        return None
+
+    activity_id, session_id, ip_address, user_agent = row[:4]
+    browser_name, browser_version, os_name, os_version, device_type, category = row[4:10]
+    is_mobile, city, country, country_code, first_seen_at, last_seen_at = row[10:]
+    return Activity(
+        activity_id,
+        session_id,
+        ip_address,
+        user_agent,
+        browser_name,
+        browser_version,
+        os_name,
+        os_version,
+        device_type,
+        category,
+        bool(is_mobile),
+        city,
+        country,
+        country_code,
+        from_millis(first_seen_at),
+        from_millis(last_seen_at),
     )
