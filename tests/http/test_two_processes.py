@@ -34,16 +34,20 @@ def test_revocation_seen_by_both_processes(postgres_database: str) -> None:
                 "response"
             ]["created_session_id"]
             before = phone.get(f"{second.url}/v1/me/sessions/active")
+            # The first process now keeps the phone's requester for reads, for up to 1 s.
+            before_first = phone.get(f"{first.url}/v1/me/sessions/active")
 
             revoked = laptop.post(f"{second.url}/v1/me/sessions/{phone_session}/revoke")
-            on_first = phone.get(f"{first.url}/v1/me/sessions/active")
             on_second = phone.get(f"{second.url}/v1/me/sessions/active")
+            # Writes check the database, so the other process rejects them at once.
+            write_on_first = phone.post(f"{first.url}/v1/me/sessions/revoke_others")
     finally:
         first.stop()
         second.stop()
 
     assert created.status_code == 200
     assert before.status_code == 200
+    assert before_first.status_code == 200
     assert revoked.json()["response"]["status"] == "revoked"
-    assert on_first.status_code == 401
     assert on_second.status_code == 401
+    assert write_on_first.status_code == 401

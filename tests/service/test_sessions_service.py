@@ -19,7 +19,8 @@ from lastseen.errors import ServiceError
 from lastseen.service import passwords
 from lastseen.service.accounts import Accounts
 from lastseen.service.activity import Enricher, RequestFacts
-from lastseen.service.sessions import Requester, Sessions
+from lastseen.service.requesters import Requester
+from lastseen.service.sessions import Sessions
 from lastseen.store.sql import SQLStore
 from lastseen.store.tables import session_activities
 from lastseen.store.tables import sessions as sessions_table
@@ -865,3 +866,91 @@ def test_activity_refined_by_later_hints(
     assert activities[0].os_version == "10"
     assert activities[1].browser_version == "126.0.6478.127"
     assert activities[1].os_version == "11"
+
+
+# The cache of recent requesters
+
+
+def test_cached_read_skips_database(
+    accounts: Accounts, sessions: Sessions, store: SQLStore
+) -> None:
+    sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    sessions.authenticate(device.token, None, FACTS, cached=True)
+
+    # Another process revokes it: this process learns only when the entry expires.
+    store.set_status(
+        [device.session.id], SessionStatus.REVOKED, sessions.clock(), {SessionStatus.ACTIVE}
+    )
+    cached = sessions.authenticate(device.token, None, FACTS, cached=True)
+    error = service_error(lambda: sessions.authenticate(device.token, None, FACTS))
+
+    assert cached.session.id == device.session.id
+    assert error.code == "authentication_invalid"
+
+
+def test_cached_read_sees_revoke_at_once(accounts: Accounts, sessions: Sessions) -> None:
+    sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    sessions.authenticate(device.token, None, FACTS, cached=True)
+
+    sessions.revoke_by_admin(device.session.id)
+    error = service_error(lambda: sessions.authenticate(device.token, None, FACTS, cached=True))
+
+    assert error.code == "authentication_invalid"
+
+
+def test_cached_read_follows_new_sign_in(accounts: Accounts, sessions: Sessions) -> None:
+    sign_up(accounts, ADA)
+    grace = sign_up(accounts, GRACE)
+    first = sign_in(accounts, ADA)
+    sessions.authenticate(first.token, None, FACTS, cached=True)
+
+    second = sign_in(accounts, GRACE, first.token)
+    chosen = sessions.authenticate(first.token, None, FACTS, cached=True)
+
+    assert chosen.session.id == second.session.id
+    assert chosen.user.id == grace.id
+
+
+def test_cached_read_after_user_deleted(accounts: Accounts, sessions: Sessions) -> None:
+    ada = sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    sessions.authenticate(device.token, device.session.id, FACTS, cached=True)
+
+    accounts.delete_user(ada.id)
+    error = service_error(
+        lambda: sessions.authenticate(device.token, device.session.id, FACTS, cached=True)
+    )
+
+    assert error.code == "authentication_invalid"
+
+
+def test_cached_read_expires_by_clock(
+    accounts: Accounts, sessions: Sessions, clock: FrozenClock
+) -> None:
+    sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    sessions.authenticate(device.token, None, FACTS, cached=True)
+
+    clock.advance(sessions.lifetimes.max_lifetime)
+    error = service_error(lambda: sessions.authenticate(device.token, None, FACTS, cached=True))
+
+    assert error.code == "authentication_invalid"
+
+
+def test_cached_read_records_activity(
+    accounts: Accounts, sessions: Sessions, engine: Engine
+) -> None:
+    sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    sessions.authenticate(device.token, None, FACTS, cached=True)
+    moved = RequestFacts(ip_address=ip_address("198.51.100.20"), user_agent=FIREFOX)
+
+    first = sessions.authenticate(device.token, None, moved, cached=True)
+    again = sessions.authenticate(device.token, None, moved, cached=True)
+
+    assert first.session.latest_activity is not None
+    assert first.session.latest_activity.ip_address == "198.51.100.20"
+    assert again.session.latest_activity == first.session.latest_activity
+    assert len(activity_rows(engine, device.session.id)) == 2

@@ -23,7 +23,7 @@ from lastseen.http.requests import (
     requested_session_id,
 )
 from lastseen.http.runtime import Runtime, runtime
-from lastseen.service.sessions import Requester
+from lastseen.service.requesters import Requester
 
 router = APIRouter(prefix="/v1", tags=["frontend"])
 
@@ -57,14 +57,17 @@ def _check_origin(request: Request, rt: Runtime) -> None:
 async def _requester(
     request: Request, rt: Runtime, form: dict[str, str] | None = None
 ) -> Requester:
-    if request.method != "GET":
+    reading = request.method == "GET"
+    if not reading:
         _check_origin(request, rt)
     facts = request_facts(request, rt.settings)
+    # Writes check the session in the database, never in the cache of recent requesters.
     return await rt.run(
         rt.sessions.authenticate,
         client_token(request),
         requested_session_id(request, form),
         facts,
+        cached=reading,
     )
 
 

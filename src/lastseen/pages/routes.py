@@ -28,7 +28,7 @@ from lastseen.http.requests import CLIENT_COOKIE, read_form, request_facts
 from lastseen.http.runtime import Runtime, runtime
 from lastseen.pages import csrf
 from lastseen.pages.display import describe, device_cards, utc_iso, utc_text
-from lastseen.service.sessions import Requester
+from lastseen.service.requesters import Requester
 
 logger = logging.getLogger("lastseen.pages")
 

@@ -152,6 +152,7 @@ class Accounts:
 
         session = self.sessions.create_session(user, client, facts)
         self.store.record_sign_in(user.id, now)
+        self.sessions.requesters.drop([user.id])
         client = self.store.get_client(client.id) or client
         return SignIn(user=user, client=client, session=session, client_token=new_token)
 
@@ -169,6 +170,7 @@ class Accounts:
             raise user_not_found(user_id)
         revoked = self.sessions.revoke_user_sessions(user_id)
         self.store.delete_user(user_id)
+        self.sessions.requesters.drop([user_id])
         logger.info("user deleted user_id=%s revoked_sessions=%d", user_id, revoked)
 
     def new_client(self) -> tuple[Client, str]:

@@ -3,7 +3,7 @@
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from lastseen import errors
@@ -22,6 +22,7 @@ from lastseen.domain.store import Store
 from lastseen.domain.users import Client, User
 from lastseen.enrich.useragent import parse_user_agent
 from lastseen.service.activity import ActivityFacts, Enricher, RequestFacts
+from lastseen.service.requesters import Requester, RequesterCache
 
 logger = logging.getLogger("lastseen.sessions")
 
@@ -29,15 +30,6 @@ logger = logging.getLogger("lastseen.sessions")
 def hash_token(token: str) -> str:
     """Return the SHA-256 hex digest under which a client token is stored."""
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Requester:
-    """The signed-in caller of a frontend request: its client, current session and user."""
-
-    client: Client
-    session: Session
-    user: User
 
 
 class Sessions:
@@ -50,6 +42,7 @@ class Sessions:
         *,
         lifetimes: Lifetimes | None = None,
         touch_interval: timedelta = timedelta(seconds=60),
+        requester_ttl: timedelta = timedelta(seconds=1),
         clock: Clock = system_clock,
     ) -> None:
         self.store = store
@@ -57,6 +50,7 @@ class Sessions:
         self.lifetimes = lifetimes or Lifetimes()
         self.touch_interval = touch_interval
         self.clock = clock
+        self.requesters = RequesterCache(ttl=requester_ttl.total_seconds())
         #: Called with the ids of sessions that stopped authenticating, after the write, so
         #: that caches of verified tokens can drop them (see lastseen.service.revocations).
         self.end_listeners: list[Callable[[Sequence[str]], None]] = []
@@ -75,7 +69,7 @@ class Sessions:
         )
         activity = _activity(session.id, self.enricher.describe(facts), now)
         self.store.add_session(session, activity)
-        self.store.set_last_active_session(client.id, session.id, now)
+        self._set_current_session(client.id, session.id, now)
         logger.info(
             "session created session_id=%s user_id=%s client_id=%s",
             session.id,
@@ -103,10 +97,36 @@ class Sessions:
         return session if session.status in LIVE_STATUSES else None
 
     def authenticate(
-        self, client_token: str | None, requested_id: str | None, facts: RequestFacts
+        self,
+        client_token: str | None,
+        requested_id: str | None,
+        facts: RequestFacts,
+        *,
+        cached: bool = False,
     ) -> Requester:
-        """Resolve the signed-in caller and record the request as the session's activity."""
-        client = self.find_client(client_token)
+        """Resolve the signed-in caller and record the request as the session's activity.
+
+        With ``cached``, a requester resolved in the last ``requester_ttl`` is reused, so
+        only reads should pass it: see lastseen.service.requesters.
+        """
+        if not client_token:
+            raise errors.authentication_invalid("No signed-in client was found for this request.")
+
+        key = (hash_token(client_token), requested_id)
+        requester = self.requesters.get(key) if cached else None
+        now = self.clock()
+        if requester is None or not requester.session.is_live_at(now):
+            requester = self._resolve(key)
+
+        session = self.record_activity(requester.session.at(now), facts)
+        if session is not requester.session:
+            requester = replace(requester, session=session)
+            self.requesters.put(key, requester)
+        return requester
+
+    def _resolve(self, key: tuple[str, str | None]) -> Requester:
+        token_hash, requested_id = key
+        client = self.store.find_client(token_hash)
         if client is None:
             raise errors.authentication_invalid("No signed-in client was found for this request.")
 
@@ -120,8 +140,9 @@ class Sessions:
         if user is None:
             raise errors.authentication_invalid("The session's user no longer exists.")
 
-        session = self.record_activity(session, facts)
-        return Requester(client=client, session=session, user=user)
+        requester = Requester(client=client, session=session, user=user)
+        self.requesters.put(key, requester)
+        return requester
 
     # Activity
 
@@ -286,7 +307,7 @@ class Sessions:
                 f"Session {session_id} is {session.status} and cannot be touched."
             )
         session = self.record_activity(session, facts, force=True)
-        self.store.set_last_active_session(client.id, session.id, self.clock())
+        self._set_current_session(client.id, session.id, self.clock())
         return session
 
     def end(self, client: Client, session_id: str) -> Session:
@@ -311,7 +332,7 @@ class Sessions:
         live = [s.id for s in self.store.list_client_sessions(client.id) if s.is_live_at(now)]
         count = self.store.set_status(live, SessionStatus.REMOVED, now, LIVE_STATUSES)
         self._announce(live)
-        self.store.set_last_active_session(client.id, None, now)
+        self._set_current_session(client.id, None, now)
         logger.info("client signed out client_id=%s count=%d", client.id, count)
         return count
 
@@ -338,9 +359,14 @@ class Sessions:
         self._announce([session.id])
         return replace(session, status=status, updated_at=now)
 
+    def _set_current_session(self, client_id: str, session_id: str | None, now: datetime) -> None:
+        self.store.set_last_active_session(client_id, session_id, now)
+        self.requesters.drop([client_id])
+
     def _announce(self, session_ids: Sequence[str]) -> None:
         if not session_ids:
             return
+        self.requesters.drop(session_ids)
         for listener in self.end_listeners:
             try:
                 listener(session_ids)
@@ -355,7 +381,7 @@ class Sessions:
             return
         now = self.clock()
         remaining = [s for s in self.store.list_client_sessions(client.id) if s.is_live_at(now)]
-        self.store.set_last_active_session(client.id, remaining[0].id if remaining else None, now)
+        self._set_current_session(client.id, remaining[0].id if remaining else None, now)
 
 
 def _hints_refine(latest: Activity, facts: RequestFacts) -> bool:
