@@ -97,8 +97,10 @@ def browser(server: RunningServer) -> Browser:
     return signed_in(server, EMAIL)
 
 
-def mint(browser: Browser) -> str:
-    response = browser.http.post(f"/v1/client/sessions/{browser.session_id}/tokens")
+def mint(browser: Browser, headers: dict[str, str] | None = None) -> str:
+    response = browser.http.post(
+        f"/v1/client/sessions/{browser.session_id}/tokens", headers=headers
+    )
     assert response.status_code == 200, response.text
     token: str = response.json()["jwt"]
     return token
@@ -266,7 +268,8 @@ def test_header_and_cookie_disagree(
     app = host_app()
     mount(app, api_url=server.url, report_activity=False)
     url = start_host(app)
-    first, second = mint(browser), mint(browser)
+    # The same request would get the same token back, so the second names an origin.
+    first, second = mint(browser), mint(browser, {"origin": server.url})
 
     body = whoami(url, {**bearer(first), **cookie(second)})
 
@@ -397,7 +400,8 @@ def test_other_token_is_verified(
     app = host_app()
     mount(app, api_url=server.url, report_activity=False)
     url = start_host(app)
-    first, second = mint(browser), mint(browser)
+    # The same request would get the same token back, so the second names an origin.
+    first, second = mint(browser), mint(browser, {"origin": server.url})
 
     whoami(url, bearer(first))
     whoami(url, bearer(second))

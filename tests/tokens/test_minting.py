@@ -165,14 +165,32 @@ def test_claims(server: RunningServer, minted: tuple[str, str, str]) -> None:
     assert "aud" not in claims
 
 
-def test_token_ids_differ(server: RunningServer) -> None:
+def test_token_reused_until_half_life(serve: ServerFactory, clock: FrozenClock) -> None:
+    server = serve(clock=clock)
     make_user(server, "ada@example.com")
     browser = signed_in(server, "ada@example.com")
 
-    first = unverified_claims(jwt_of(frontend_token(browser)))
-    second = unverified_claims(jwt_of(frontend_token(browser)))
+    first = jwt_of(frontend_token(browser))
+    clock.advance(timedelta(seconds=29))
+    again = jwt_of(frontend_token(browser))
+    clock.advance(timedelta(seconds=1))
+    renewed = jwt_of(frontend_token(browser))
 
-    assert first["jti"] != second["jti"]
+    assert again == first
+    assert unverified_claims(renewed)["jti"] != unverified_claims(first)["jti"]
+    assert unverified_claims(renewed)["iat"] == unverified_claims(first)["iat"] + 30
+
+
+def test_token_not_reused_across_parties(server: RunningServer) -> None:
+    make_user(server, "ada@example.com")
+    browser = signed_in(server, "ada@example.com")
+
+    with_origin = jwt_of(frontend_token(browser, headers={"origin": server.url}))
+    without_origin = jwt_of(frontend_token(browser))
+    longer = jwt_of(backend_token(server, browser.session_id, {"expires_in_seconds": 120}))
+
+    tokens = (with_origin, without_origin, longer)
+    assert len({unverified_claims(token)["jti"] for token in tokens}) == 3
 
 
 def test_verified_with_served_jwks(server: RunningServer, minted: tuple[str, str, str]) -> None:

@@ -207,7 +207,7 @@ class SQLStore:
 
     def get_user(self, user_id: str) -> User | None:
         with self.engine.connect() as connection:
-            row = self._hot.get_user.execute(connection, id=user_id).first()
+            row = self._hot.get_user.fetch_one(connection, id=user_id)
         return None if row is None else _user(row)
 
     def find_user(self, identifier: str) -> User | None:
@@ -286,12 +286,12 @@ class SQLStore:
 
     def get_client(self, client_id: str) -> Client | None:
         with self.engine.connect() as connection:
-            row = self._hot.get_client.execute(connection, id=client_id).first()
+            row = self._hot.get_client.fetch_one(connection, id=client_id)
         return None if row is None else _client(row)
 
     def find_client(self, token_hash: str) -> Client | None:
         with self.engine.connect() as connection:
-            row = self._hot.find_client.execute(connection, token_hash=token_hash).first()
+            row = self._hot.find_client.fetch_one(connection, token_hash=token_hash)
         return None if row is None else _client(row)
 
     def set_last_active_session(
@@ -313,7 +313,7 @@ class SQLStore:
 
     def get_session(self, session_id: str) -> Session | None:
         with self.engine.connect() as connection:
-            row = self._hot.get_session.execute(connection, id=session_id).first()
+            row = self._hot.get_session.fetch_one(connection, id=session_id)
         return None if row is None else _session(row)
 
     def list_user_sessions(
@@ -407,7 +407,7 @@ class SQLStore:
 
     def _sessions(self, statement: Prepared, **values: Any) -> list[Session]:
         with self.engine.connect() as connection:
-            return [_session(row) for row in statement.execute(connection, **values)]
+            return [_session(row) for row in statement.fetch_all(connection, **values)]
 
     # Activity
 
