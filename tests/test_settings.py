@@ -53,6 +53,7 @@ def test_blank_values_use_defaults() -> None:
         "FORWARDED_HEADER",
         "GEOIP_DB",
         "TOUCH_INTERVAL",
+        "ACTIVITY_FLUSH_MS",
         "MAX_LIFETIME",
         "INACTIVITY_TIMEOUT",
         "TIME_TO_ABANDON",
@@ -119,6 +120,25 @@ def test_parse_duration_invalid(value: str) -> None:
 def test_parse_duration_too_large() -> None:
     with pytest.raises(ValueError, match="is too large"):
         parse_duration("99999999999d")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", timedelta(0)), ("250", timedelta(milliseconds=250)), ("10000", 10 * SECOND)],
+)
+def test_activity_flush_ms(value: str, expected: timedelta) -> None:
+    settings = Settings.from_env({"LASTSEEN_ACTIVITY_FLUSH_MS": value})
+
+    assert settings.activity_flush_interval == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "10001", "0.5", "1s", "\u0661\u0660"])
+def test_activity_flush_ms_invalid(value: str) -> None:
+    message = configuration_error({"LASTSEEN_ACTIVITY_FLUSH_MS": value})
+
+    assert message == (
+        f"invalid LASTSEEN_ACTIVITY_FLUSH_MS {value!r}: must be a whole number from 0 to 10000"
+    )
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,12 @@ class Settings:
     #: written at once.
     touch_interval: timedelta = timedelta(seconds=60)
 
+    #: LASTSEEN_ACTIVITY_FLUSH_MS: activity writes wait up to this many milliseconds in
+    #: memory and are written in batches (default 100, 0 to 10000). 0 writes each one at
+    #: once. Reads of sessions write what is pending first, and a shutdown writes the rest.
+    #: A process that is killed loses at most this interval of activity.
+    activity_flush_interval: timedelta = timedelta(milliseconds=100)
+
     #: LASTSEEN_MAX_LIFETIME: default 7d, at least 5m. LASTSEEN_INACTIVITY_TIMEOUT: off by
     #: default, else 5m to 365d and not above the maximum lifetime. LASTSEEN_TIME_TO_ABANDON:
     #: default 30d, raised to the maximum lifetime when below it.
@@ -117,6 +123,7 @@ class Settings:
             forwarded_header=header,
             geoip_db=get("GEOIP_DB"),
             touch_interval=_duration(env, "TOUCH_INTERVAL", timedelta(seconds=60)),
+            activity_flush_interval=_activity_flush_interval(env),
             lifetimes=lifetimes,
             allowed_origins=_origins(get("ALLOWED_ORIGINS") or ""),
             token_lifetime=_token_lifetime(env),
@@ -146,6 +153,9 @@ class Settings:
             "LASTSEEN_FORWARDED_HEADER": self.forwarded_header,
             "LASTSEEN_GEOIP_DB": self.geoip_db or "",
             "LASTSEEN_TOUCH_INTERVAL": _seconds(self.touch_interval),
+            "LASTSEEN_ACTIVITY_FLUSH_MS": str(
+                self.activity_flush_interval // timedelta(milliseconds=1)
+            ),
             "LASTSEEN_MAX_LIFETIME": _seconds(lifetimes.max_lifetime),
             "LASTSEEN_INACTIVITY_TIMEOUT": _seconds(inactivity) if inactivity else "0 (off)",
             "LASTSEEN_TIME_TO_ABANDON": _seconds(lifetimes.time_to_abandon),
@@ -230,6 +240,18 @@ def _token_lifetime(env: Mapping[str, str]) -> timedelta:
     if not timedelta(seconds=30) <= lifetime <= timedelta(hours=1):
         raise _invalid(env, "TOKEN_LIFETIME", "must be between 30 seconds and 1 hour")
     return lifetime
+
+
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _activity_flush_interval(env: Mapping[str, str]) -> timedelta:
+    raw = env.get("LASTSEEN_ACTIVITY_FLUSH_MS", "").strip()
+    if not raw:
+        return timedelta(milliseconds=100)
+    if not raw.isascii() or not raw.isdigit() or int(raw) > 10_000:
+        raise _invalid(env, "ACTIVITY_FLUSH_MS", "must be a whole number from 0 to 10000")
+    return timedelta(milliseconds=int(raw))
 
 
 def _invalid(env: Mapping[str, str], name: str, reason: str) -> ConfigurationError:

@@ -107,20 +107,6 @@ def add_session(
     return session
 
 
-@pytest.fixture
-def user(store: SQLStore) -> User:
-    user = make_user()
-    store.add_user(user)
-    return user
-
-
-@pytest.fixture
-def client(store: SQLStore) -> Client:
-    client = make_client()
-    store.add_client(client)
-    return client
-
-
 def stored_status(store: SQLStore, session_id: str) -> SessionStatus:
     session = store.get_session(session_id)
     assert session is not None

@@ -52,7 +52,9 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     require_current(engine)
 
-    store = SQLStore(engine)
+    store = SQLStore(
+        engine, activity_flush_interval=settings.activity_flush_interval.total_seconds()
+    )
     sessions = Sessions(
         store,
         Enricher(geoip),
@@ -87,6 +89,7 @@ def create_app(
         yield
         if publisher is not None:
             publisher.close()
+        store.close()
         engine.dispose()
 
     app = FastAPI(

@@ -1,12 +1,15 @@
 """The SQL store: the storage protocol over SQLAlchemy Core, for SQLite and PostgreSQL."""
 
 import json
+import logging
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
     and_,
     bindparam,
@@ -26,6 +29,7 @@ from lastseen.domain.keys import SecretKey, SigningKey
 from lastseen.domain.sessions import LIVE_STATUSES, Activity, Session, SessionStatus
 from lastseen.domain.store import IdentifierTaken
 from lastseen.domain.users import Client, User
+from lastseen.store.activity_buffer import ActivityBuffer, Batch, SessionWrite
 from lastseen.store.prepared import Prepared
 from lastseen.store.tables import (
     clients,
@@ -35,6 +39,8 @@ from lastseen.store.tables import (
     signing_keys,
     users,
 )
+
+logger = logging.getLogger("lastseen.store")
 
 _SESSION_WITH_ACTIVITY = sessions.outerjoin(
     session_activities, session_activities.c.id == sessions.c.latest_activity_id
@@ -137,7 +143,7 @@ class _HotStatements:
             .where(sessions.c.id == bindparam("session_id"))
             .values(last_active_at=bindparam("millis"), updated_at=bindparam("millis"))
         )
-        self.touch_activity = prepare(
+        self.touch_activities = prepare(
             update(session_activities)
             .where(session_activities.c.id == bindparam("activity_id"))
             .values(last_seen_at=bindparam("millis"))
@@ -159,11 +165,38 @@ class _HotStatements:
 
 
 class SQLStore:
-    """Stores users, clients, sessions and activities through one SQLAlchemy engine."""
+    """Stores users, clients, sessions and activities through one SQLAlchemy engine.
 
-    def __init__(self, engine: Engine) -> None:
+    With ``activity_flush_interval`` (seconds), activity writes are buffered and written in
+    batches (see lastseen.store.activity_buffer), and reads of sessions write what is
+    pending first. Call ``close()`` before the engine is disposed, so nothing is lost.
+    """
+
+    def __init__(self, engine: Engine, *, activity_flush_interval: float | None = None) -> None:
         self.engine = engine
         self._hot = _HotStatements(engine)
+        # Prepared statements run on the DBAPI cursor, so they raise the driver's errors.
+        self._integrity_errors = (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
+        self._buffer = None
+        # An in-memory SQLite database exists once per connection, and so once per thread:
+        # the flushing thread would write to an empty one.
+        in_memory = engine.dialect.name == "sqlite" and engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
+        if activity_flush_interval and not in_memory:
+            self._buffer = ActivityBuffer(self._write_batch, flush_interval=activity_flush_interval)
+
+    def close(self) -> None:
+        """Write the pending activity and stop the thread that flushes it."""
+        if self._buffer is not None:
+            self._buffer.close()
+
+    def flush(self) -> None:
+        """Write the pending activity now."""
+        if self._buffer is not None:
+            self._buffer.flush()
 
     # Users
 
@@ -255,6 +288,7 @@ class SQLStore:
 
     def delete_user(self, user_id: str) -> bool:
         """Delete a user; the database deletes the user's sessions and activities with it."""
+        self.flush()
         with self.engine.begin() as connection:
             result = connection.execute(delete(users).where(users.c.id == user_id))
         return result.rowcount == 1
@@ -312,6 +346,8 @@ class SQLStore:
             connection.execute(insert(session_activities).values(**_activity_values(activity)))
 
     def get_session(self, session_id: str) -> Session | None:
+        if self._buffer is not None and self._buffer.is_pending(session_id):
+            self._buffer.flush()
         with self.engine.connect() as connection:
             row = self._hot.get_session.fetch_one(connection, id=session_id)
         return None if row is None else _session(row)
@@ -319,6 +355,7 @@ class SQLStore:
     def list_user_sessions(
         self, user_id: str, statuses: Collection[SessionStatus] | None = None
     ) -> list[Session]:
+        self.flush()
         if statuses is None:
             return self._sessions(self._hot.user_sessions, user_id=user_id)
         if frozenset(statuses) == LIVE_STATUSES:
@@ -334,6 +371,7 @@ class SQLStore:
             return [_session(row) for row in connection.execute(query)]
 
     def list_client_sessions(self, client_id: str) -> list[Session]:
+        self.flush()
         return self._sessions(self._hot.client_sessions, client_id=client_id)
 
     def set_status(
@@ -382,6 +420,7 @@ class SQLStore:
         ``status`` is matched as readers see it: a stored ``active`` session past its
         deadline counts as ``expired`` (or ``abandoned``), not ``active``.
         """
+        self.flush()
         conditions = []
         if user_id is not None:
             conditions.append(sessions.c.user_id == user_id)
@@ -413,22 +452,79 @@ class SQLStore:
 
     def touch(self, session_id: str, activity_id: str, now: datetime) -> None:
         millis = to_millis(now)
-        with self.engine.begin() as connection:
-            self._hot.touch_session.execute(connection, session_id=session_id, millis=millis)
-            self._hot.touch_activity.execute(connection, activity_id=activity_id, millis=millis)
+        if self._buffer is not None:
+            self._buffer.touch(session_id, activity_id, millis)
+            return
+
+        batch = Batch()
+        batch.sessions[session_id] = SessionWrite(millis)
+        batch.seen_activities[activity_id] = millis
+        self._write_batch(batch)
 
     def add_activity(self, activity: Activity) -> None:
-        millis = to_millis(activity.last_seen_at)
+        values = _activity_values(activity)
+        if self._buffer is not None:
+            self._buffer.add_activity(values)
+            return
+
+        batch = Batch()
+        batch.new_activities[activity.id] = values
+        batch.sessions[activity.session_id] = SessionWrite(values["last_seen_at"], activity.id)
+        self._write_batch(batch)
+
+    def _write_batch(self, batch: Batch) -> None:
+        try:
+            with self.engine.begin() as connection:
+                self._write_activity(connection, batch)
+            return
+        except self._integrity_errors:
+            if len(batch.new_activities) <= 1 and self._buffer is None:
+                raise
+
+        # A session was deleted, with its user, while its activity waited. Insert the new
+        # rows one at a time, drop those of missing sessions, then write the rest.
+        for values in batch.new_activities.values():
+            try:
+                with self.engine.begin() as connection:
+                    self._hot.insert_activity.execute(connection, **values)
+            except self._integrity_errors:
+                logger.info(
+                    "activity dropped: session not found session_id=%s", values["session_id"]
+                )
         with self.engine.begin() as connection:
-            self._hot.insert_activity.execute(connection, **_activity_values(activity))
-            self._hot.point_at_activity.execute(
-                connection, session_id=activity.session_id, activity_id=activity.id, millis=millis
+            self._write_activity(connection, replace(batch, new_activities={}))
+
+    def _write_activity(self, connection: Connection, batch: Batch) -> None:
+        hot = self._hot
+        if batch.new_activities:
+            hot.insert_activity.execute_many(connection, list(batch.new_activities.values()))
+        if batch.seen_activities:
+            hot.touch_activities.execute_many(
+                connection,
+                [
+                    {"activity_id": activity_id, "millis": millis}
+                    for activity_id, millis in batch.seen_activities.items()
+                ],
             )
+
+        pointed, touched = [], []
+        for session_id, write in batch.sessions.items():
+            row = {"session_id": session_id, "millis": write.last_active_at}
+            if write.latest_activity_id is None:
+                touched.append(row)
+            else:
+                pointed.append({**row, "activity_id": write.latest_activity_id})
+        if pointed:
+            hot.point_at_activity.execute_many(connection, pointed)
+        if touched:
+            hot.touch_session.execute_many(connection, touched)
 
     # Maintenance
 
     def sweep(self, now: datetime, batch_size: int) -> int:
         """Persist the clock's ``expired`` and ``abandoned`` for up to ``batch_size`` sessions."""
+        # A pending touch of an idle session can keep it from expiring.
+        self.flush()
         millis = to_millis(now)
         live = [str(s) for s in LIVE_STATUSES]
         abandoned = and_(

@@ -1,0 +1,174 @@
+"""Buffered activity writes on SQLite and PostgreSQL: batching, reads and shutdown."""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from test_sql_store import MINUTE, NOW, add_session, make_activity, make_client, make_user
+
+from lastseen.domain.clock import to_millis
+from lastseen.domain.sessions import Session
+from lastseen.domain.users import Client, User
+from lastseen.store.sql import SQLStore
+from lastseen.store.tables import session_activities
+from lastseen.store.tables import sessions as sessions_table
+
+# Long enough that the background thread never flushes during a test that does not wait.
+NEVER = 3600.0
+
+
+@pytest.fixture
+def buffered(engine: Engine) -> Iterator[SQLStore]:
+    store = SQLStore(engine, activity_flush_interval=NEVER)
+    yield store
+    store.close()
+
+
+def stored_session(engine: Engine, session_id: str) -> Any:
+    """Read the session row straight from the database, past the store and its buffer."""
+    query = select(sessions_table).where(sessions_table.c.id == session_id)
+    with engine.connect() as connection:
+        return connection.execute(query).one()
+
+
+def stored_activities(engine: Engine, session_id: str) -> list[Any]:
+    query = (
+        select(session_activities)
+        .where(session_activities.c.session_id == session_id)
+        .order_by(session_activities.c.first_seen_at)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query))
+
+
+def test_write_waits_for_flush(
+    buffered: SQLStore, engine: Engine, user: User, client: Client
+) -> None:
+    session = add_session(buffered, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+
+    buffered.add_activity(activity)
+    before = stored_session(engine, session.id)
+    buffered.flush()
+    after = stored_session(engine, session.id)
+
+    assert before.latest_activity_id == session.latest_activity.id  # type: ignore[union-attr]
+    assert after.latest_activity_id == activity.id
+    assert after.last_active_at == to_millis(NOW + MINUTE)
+
+
+def test_read_sees_pending_write(buffered: SQLStore, user: User, client: Client) -> None:
+    session = add_session(buffered, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+
+    buffered.add_activity(activity)
+    by_id = buffered.get_session(session.id)
+    listed = buffered.list_user_sessions(user.id)
+
+    assert by_id is not None
+    assert by_id.latest_activity == activity
+    assert [found.latest_activity for found in listed] == [activity]
+
+
+def test_writes_to_one_session_collapse(
+    buffered: SQLStore, engine: Engine, user: User, client: Client
+) -> None:
+    session = add_session(buffered, user, client)
+    first = make_activity(session.id, NOW + MINUTE, ip="198.51.100.1")
+    second = make_activity(session.id, NOW + 3 * MINUTE, ip="198.51.100.2")
+
+    buffered.add_activity(first)
+    buffered.touch(session.id, first.id, NOW + 2 * MINUTE)
+    buffered.add_activity(second)
+    buffered.touch(session.id, second.id, NOW + 4 * MINUTE)
+    buffered.flush()
+
+    rows = stored_activities(engine, session.id)
+    stored = stored_session(engine, session.id)
+    assert [row.ip_address for row in rows] == ["203.0.113.7", "198.51.100.1", "198.51.100.2"]
+    assert rows[1].last_seen_at == to_millis(NOW + 2 * MINUTE)
+    assert rows[2].last_seen_at == to_millis(NOW + 4 * MINUTE)
+    assert stored.latest_activity_id == second.id
+    assert stored.last_active_at == to_millis(NOW + 4 * MINUTE)
+
+
+def test_touch_of_stored_activity(
+    buffered: SQLStore, engine: Engine, user: User, client: Client
+) -> None:
+    session = add_session(buffered, user, client)
+    assert session.latest_activity is not None
+
+    buffered.touch(session.id, session.latest_activity.id, NOW + MINUTE)
+    buffered.flush()
+
+    rows = stored_activities(engine, session.id)
+    stored = stored_session(engine, session.id)
+    assert [row.last_seen_at for row in rows] == [to_millis(NOW + MINUTE)]
+    assert stored.last_active_at == to_millis(NOW + MINUTE)
+    assert stored.latest_activity_id == session.latest_activity.id
+
+
+def test_close_writes_pending(engine: Engine) -> None:
+    store = SQLStore(engine, activity_flush_interval=NEVER)
+    user, client = make_user(), make_client()
+    store.add_user(user)
+    store.add_client(client)
+    session = add_session(store, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+
+    store.add_activity(activity)
+    store.close()
+
+    assert stored_session(engine, session.id).latest_activity_id == activity.id
+
+
+def test_deleted_session_dropped_from_batch(
+    buffered: SQLStore, engine: Engine, user: User, client: Client
+) -> None:
+    # Another process deletes a user while this one holds activity for the user's session.
+    other_user = make_user("grace@example.com")
+    buffered.add_user(other_user)
+    doomed = add_session(buffered, other_user, client)
+    kept = add_session(buffered, user, client)
+    doomed_activity = make_activity(doomed.id, NOW + MINUTE, ip="198.51.100.1")
+    kept_activity = make_activity(kept.id, NOW + MINUTE, ip="198.51.100.2")
+
+    buffered.add_activity(doomed_activity)
+    buffered.add_activity(kept_activity)
+    assert SQLStore(engine).delete_user(other_user.id)
+    buffered.flush()
+
+    assert stored_session(engine, kept.id).latest_activity_id == kept_activity.id
+    assert [row.ip_address for row in stored_activities(engine, doomed.id)] == []
+
+
+def test_full_buffer_flushes(engine: Engine, user: User, client: Client) -> None:
+    store = SQLStore(engine, activity_flush_interval=NEVER)
+    store._buffer.max_pending = 3  # type: ignore[union-attr]
+    sessions: list[Session] = [add_session(store, user, client) for _ in range(3)]
+
+    for session in sessions[:2]:
+        store.add_activity(make_activity(session.id, NOW + MINUTE, ip="198.51.100.1"))
+    pending = [stored_session(engine, s.id).last_active_at for s in sessions[:2]]
+    store.add_activity(make_activity(sessions[2].id, NOW + MINUTE, ip="198.51.100.1"))
+    written = [stored_session(engine, s.id).last_active_at for s in sessions]
+    store.close()
+
+    assert pending == [to_millis(NOW)] * 2
+    assert written == [to_millis(NOW + MINUTE)] * 3
+
+
+def test_background_flush(engine: Engine, user: User, client: Client) -> None:
+    store = SQLStore(engine, activity_flush_interval=0.05)
+    session = add_session(store, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+
+    store.add_activity(activity)
+    # Wait for the thread, with a generous limit for a loaded machine.
+    deadline = time.monotonic() + 10
+    while stored_session(engine, session.id).latest_activity_id != activity.id:
+        assert time.monotonic() < deadline, "the background thread did not flush"
+        time.sleep(0.02)
+    store.close()
