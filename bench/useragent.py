@@ -33,13 +33,7 @@ def run(ctx: RunContext) -> RowResult:
     # 2,000 overflow (such as the `re` module's 512 compiled patterns) and so hide costs.
     strings = corpus.user_agents(2000)
     hot = list(itertools.islice(itertools.cycle(strings[:HOT_SET]), ctx.scaled(20_000, 5_000)))
-    rust = _rust_resolver()
-    # The cold cases replace ua-parser's global parser; later rows get the original back.
-    original_parser = ua_parser.parser
-    try:
-        _measure(ctx, row, strings, hot, rust)
-    finally:
-        ua_parser.parser = original_parser
+    _measure(ctx, row, strings, hot, _rust_resolver())
     return row
 
 
@@ -51,7 +45,7 @@ def _measure(
     rust: ua_parser.Resolver,
 ) -> None:
     cold_cases = {
-        "lastseen parse_user_agent, cold": _lastseen_cold(strings, rust),
+        "lastseen parse_user_agent, cold": _lastseen_cold(strings),
         "ua-parser + ua-parser-rs, cold": _floor_cold(strings, rust),
         "user-agents 2.2, cold": _user_agents_cold(strings),
         "woothee, cold (no cache)": _loop_case(strings, _woothee()),
@@ -108,8 +102,9 @@ def _measure(
         f"Cached: {len(hot):,} parses cycling over {HOT_SET} strings.",
         "Floor: ua-parser's default stack, CachingResolver(ua-parser-rs Resolver, "
         f"S3Fifo({UA_PARSER_CACHE_SIZE})), with a new cache every repetition when cold.",
-        "lastseen cold: its lru_cache (`_parse_cached.cache_clear()`) and the ua-parser "
-        "cache that it parses through are both emptied before every repetition.",
+        "lastseen cold: its lru_cache (`_parse_cached.cache_clear()`) is emptied before "
+        "every repetition. lastseen parses through its own ua-parser Parser on the same "
+        "resolver, without ua-parser's cache, because its lru_cache keeps whole results.",
         "user-agents cold: its legacy parser's 200-entry dict is emptied before every "
         "repetition. It parses with pure-Python `re`, not ua-parser-rs.",
         "Versions: "
@@ -147,11 +142,8 @@ def _loop_case(strings: Sequence[str], parse: Callable[[str], object]) -> Case:
     return Case(loop)
 
 
-def _lastseen_cold(strings: Sequence[str], rust: ua_parser.Resolver) -> Case:
+def _lastseen_cold(strings: Sequence[str]) -> Case:
     def setup() -> None:
-        # lastseen parses through ua-parser's global parser, whose own cache would turn
-        # the second repetition into hits.
-        ua_parser.parser = _fresh_parser(rust)
         useragent._parse_cached.cache_clear()
 
     return Case(_loop_case(strings, useragent.parse_user_agent).run, setup)

@@ -146,12 +146,24 @@ def _bounded_hints(hints: ClientHints | None) -> ClientHints | None:
     return ClientHints(**kept)
 
 
+@functools.cache
+def _uncached_parser() -> ua_parser.Parser:
+    """Build ua-parser's best available resolver without its result cache.
+
+    ``_parse_cached`` keeps whole results, so ua-parser's default cache below it would only
+    add a lookup and an insert to every first parse.
+    """
+    resolver = ua_parser.BestAvailableResolver
+    if resolver is ua_parser.BasicResolver:
+        return ua_parser.Parser(resolver(ua_parser.load_builtins()))
+    # The compiled resolvers take the lazy matchers, as ua-parser's default parser does.
+    return ua_parser.Parser(resolver(ua_parser.load_lazy_builtins()))
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(user_agent: str, hints: ClientHints | None) -> UserAgentFacts:
-    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates. The global
-    # parser is called directly, because `ua_parser.parse` (ua-parser 1.0) runs an import
-    # statement on every call.
-    result = ua_parser.parser.parse(user_agent.encode("utf-8", "replace").decode("utf-8"))
+    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates.
+    result = _uncached_parser().parse(user_agent.encode("utf-8", "replace").decode("utf-8"))
 
     client = _library_facts(user_agent, result) or _bot_facts(user_agent, result)
     if client is not None:
