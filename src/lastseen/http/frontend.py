@@ -1,5 +1,6 @@
 """The frontend API: what a signed-in browser or native app calls, on Clerk's paths."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,17 @@ from lastseen.service.requesters import Requester
 router = APIRouter(prefix="/v1", tags=["frontend"])
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+# The options that Starlette's JSONResponse.render passes to json.dumps, in one encoder built
+# at import. json.dumps builds a new JSONEncoder on every call that passes options.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class _JSONResponse(JSONResponse):
+    """A JSONResponse with the same body bytes, encoded by the shared ``_JSON_ENCODER``."""
+
+    def render(self, content: Any) -> bytes:
+        return _JSON_ENCODER.encode(content).encode("utf-8")
 
 
 # Helpers
@@ -103,6 +115,16 @@ def _wrapped(rt: Runtime, session: Session, user: User | None, client: Client) -
         "response": wire.frontend_session_json(session, user, activity=True),
         "client": _client_body(rt, client),
     }
+
+
+# The hot read is registered first, because FastAPI (0.165) tries a router's routes in the
+# order they were added, twice per request. No other route here matches its path.
+@router.get("/me/sessions/active", summary="The user's active sessions on every device")
+async def list_active_sessions(request: Request) -> Response:
+    rt = runtime(request)
+    requester = await _requester(request, rt)
+    sessions = await rt.run(rt.sessions.list_active_sessions, requester.user.id)
+    return _JSONResponse([wire.session_with_activities_json(s) for s in sessions])
 
 
 # Sign-in
@@ -245,14 +267,6 @@ async def create_session_token(session_id: str, request: Request) -> Response:
 
 
 # The signed-in user's sessions
-
-
-@router.get("/me/sessions/active", summary="The user's active sessions on every device")
-async def list_active_sessions(request: Request) -> Response:
-    rt = runtime(request)
-    requester = await _requester(request, rt)
-    sessions = await rt.run(rt.sessions.list_active_sessions, requester.user.id)
-    return JSONResponse([wire.session_with_activities_json(s) for s in sessions])
 
 
 @router.get("/me/sessions", summary="All the user's sessions, any status")

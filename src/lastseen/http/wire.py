@@ -11,22 +11,32 @@ JSON = dict[str, Any]
 
 def activity_json(activity: Activity) -> JSON:
     """Build a ``session_activity`` without its unknown facts, which Clerk omits too."""
+    # Keys are tested one by one because this runs once per listed session, and filtering a
+    # dict of all candidates was measurably slower (CPython 3.11).
     body: JSON = {"object": "session_activity", "id": activity.id, "is_mobile": activity.is_mobile}
-    optional = {
-        "device_type": activity.device_type,
-        "browser_name": activity.browser_name,
-        "browser_version": activity.browser_version,
-        "ip_address": activity.ip_address,
-        "city": activity.city,
-        "country": activity.country,
-        # Extensions: Clerk's clients ignore keys they do not know.
-        "country_code": activity.country_code,
-        "os_name": activity.os_name,
-        "os_version": activity.os_version,
-        "device_category": activity.device_category,
-        "last_seen_at": to_millis(activity.last_seen_at),
-    }
-    body.update((key, value) for key, value in optional.items() if value is not None)
+    if activity.device_type is not None:
+        body["device_type"] = activity.device_type
+    if activity.browser_name is not None:
+        body["browser_name"] = activity.browser_name
+    if activity.browser_version is not None:
+        body["browser_version"] = activity.browser_version
+    if activity.ip_address is not None:
+        body["ip_address"] = activity.ip_address
+    if activity.city is not None:
+        body["city"] = activity.city
+    if activity.country is not None:
+        body["country"] = activity.country
+
+    # Extensions: Clerk's clients ignore keys they do not know.
+    if activity.country_code is not None:
+        body["country_code"] = activity.country_code
+    if activity.os_name is not None:
+        body["os_name"] = activity.os_name
+    if activity.os_version is not None:
+        body["os_version"] = activity.os_version
+    if activity.device_category is not None:
+        body["device_category"] = activity.device_category
+    body["last_seen_at"] = to_millis(activity.last_seen_at)
     return body
 
 
