@@ -98,7 +98,9 @@ def run(ctx: RunContext) -> RowResult:
         f"Load: {generator.name}, {generator.connections} keep-alive connections, {seconds} s per "
         "repetition after a warm-up run, servers loaded in turn.",
         "Every request is signed in: lastseen with its `__client` cookie, the peers with "
-        "Django's `sessionid` cookie, so each request loads the session and the user.",
+        "Django's `sessionid` cookie. Each request reads the list from SQLite. The signed-in "
+        "caller comes from a cache in both: lastseen keeps it for one second (row 5 lists "
+        "what else it reuses), and django-qsessions keeps the session in Django's cache.",
         "Each list has 10 sessions. lastseen returns Clerk's session objects with the latest "
         "activity (browser, device, city, country). The peers return IP address, "
         "User-Agent, the app's device description, last activity and expiry, but no "

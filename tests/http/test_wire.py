@@ -2,14 +2,12 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.responses import JSONResponse
 
 from lastseen.domain.sessions import Activity, Session, SessionStatus
 from lastseen.http import wire
-from lastseen.http.frontend import _JSONResponse
 
 CREATED = datetime(2025, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
 
@@ -142,24 +140,45 @@ def test_active_session_item_without_activity() -> None:
     assert "latest_activity" not in body
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        [wire.session_with_activities_json(make_session(make_activity()))],
-        [],
-        {"text": 'quote " backslash \\ newline \n', "unicode": "東京 😀 \u2028", "none": None},
-        {"nested": [{"a": 1, "b": [True, False, -5]}], "big": 2**70},
-    ],
-)
-def test_frontend_json_response_same_as_starlette(content: Any) -> None:
-    expected = JSONResponse(content)
-
-    response = _JSONResponse(content)
-
-    assert response.body == expected.body
-    assert response.raw_headers == expected.raw_headers
+def encoded_by_starlette(sessions: list[Session]) -> bytes:
+    return bytes(JSONResponse([wire.session_with_activities_json(s) for s in sessions]).body)
 
 
-def test_frontend_json_response_rejects_nan() -> None:
-    with pytest.raises(ValueError, match="Out of range float values"):
-        _JSONResponse({"value": float("nan")})
+def test_session_list_body_same_as_starlette() -> None:
+    odd = replace(
+        make_activity(),
+        id="sess_activity_2",
+        city='quote " backslash \\ 東京 😀 \u2028',
+        browser_version=None,
+    )
+    sessions = [
+        make_session(make_activity()),
+        replace(make_session(odd), id="sess_2"),
+        replace(make_session(None), id="sess_3"),
+    ]
+
+    assert wire.session_list_body(sessions) == encoded_by_starlette(sessions)
+    assert wire.session_list_body([]) == encoded_by_starlette([])
+
+
+def test_session_list_body_follows_activity() -> None:
+    session = make_session(make_activity())
+    moved = replace(session, latest_activity=replace(make_activity(), ip_address="81.2.69.160"))
+
+    first = wire.session_list_body([session])
+    second = wire.session_list_body([moved])
+
+    # The two sessions compare equal, because equality ignores the latest activity.
+    assert session == moved
+    assert b"89.160.20.112" in first
+    assert b"81.2.69.160" in second
+    assert second == encoded_by_starlette([moved])
+
+
+def test_session_list_body_follows_session() -> None:
+    session = make_session(make_activity())
+    later = replace(session, last_active_at=session.last_active_at + timedelta(minutes=1))
+
+    wire.session_list_body([session])
+
+    assert wire.session_list_body([later]) == encoded_by_starlette([later])

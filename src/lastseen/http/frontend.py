@@ -1,6 +1,5 @@
 """The frontend API: what a signed-in browser or native app calls, on Clerk's paths."""
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -29,17 +28,6 @@ from lastseen.service.requesters import Requester
 router = APIRouter(prefix="/v1", tags=["frontend"])
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-
-# The options that Starlette's JSONResponse.render passes to json.dumps, in one encoder built
-# at import. json.dumps builds a new JSONEncoder on every call that passes options.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-class _JSONResponse(JSONResponse):
-    """A JSONResponse with the same body bytes, encoded by the shared ``_JSON_ENCODER``."""
-
-    def render(self, content: Any) -> bytes:
-        return _JSON_ENCODER.encode(content).encode("utf-8")
 
 
 # Helpers
@@ -124,7 +112,7 @@ async def list_active_sessions(request: Request) -> Response:
     rt = runtime(request)
     requester = await _requester(request, rt)
     sessions = await rt.run(rt.sessions.list_active_sessions, requester.user.id)
-    return _JSONResponse([wire.session_with_activities_json(s) for s in sessions])
+    return Response(wire.session_list_body(sessions), media_type="application/json")
 
 
 # Sign-in

@@ -1,5 +1,8 @@
 """Clerk's JSON shapes: sessions, activities, clients, users. Times are Unix milliseconds."""
 
+import functools
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from lastseen.domain.clock import to_millis
@@ -7,6 +10,10 @@ from lastseen.domain.sessions import Activity, Session
 from lastseen.domain.users import Client, User
 
 JSON = dict[str, Any]
+
+# The options Starlette's JSONResponse passes to json.dumps, in one encoder: json.dumps builds
+# a new JSONEncoder on every call that passes options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def activity_json(activity: Activity) -> JSON:
@@ -63,6 +70,19 @@ def session_with_activities_json(session: Session) -> JSON:
     if session.latest_activity is not None:
         body["latest_activity"] = activity_json(session.latest_activity)
     return body
+
+
+def session_list_body(sessions: Iterable[Session]) -> bytes:
+    """Encode the JSON array of ``GET /v1/me/sessions/active``, byte for byte as JSONResponse."""
+    return b"[" + b",".join(_encoded_item(s, s.latest_activity) for s in sessions) + b"]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_item(session: Session, activity: Activity | None) -> bytes:
+    # An item is a pure function of the session and its latest activity, so the items of a
+    # list read again are reused. The activity is part of the key because sessions compare
+    # equal whatever their latest activity. 4,096 items took 3.5 MiB (tracemalloc).
+    return _ENCODER.encode(session_with_activities_json(session)).encode("utf-8")
 
 
 def frontend_session_json(session: Session, user: User | None, *, activity: bool = False) -> JSON:
