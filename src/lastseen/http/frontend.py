@@ -105,14 +105,26 @@ def _wrapped(rt: Runtime, session: Session, user: User | None, client: Client) -
     }
 
 
-# The hot read is registered first, because FastAPI (0.165) tries a router's routes in the
-# order they were added, twice per request. No other route here matches its path.
+# The two hot routes are registered first, because FastAPI (0.165) tries a router's routes
+# in the order they were added, twice per request. No other route here matches their paths.
 @router.get("/me/sessions/active", summary="The user's active sessions on every device")
 async def list_active_sessions(request: Request) -> Response:
     rt = runtime(request)
     requester = await _requester(request, rt)
     sessions = await rt.run(rt.sessions.list_active_sessions, requester.user.id)
     return Response(wire.session_list_body(sessions), media_type="application/json")
+
+
+@router.post("/client/sessions/{session_id}/tokens", summary="Mint a session token (JWT)")
+async def create_session_token(session_id: str, request: Request) -> Response:
+    rt = runtime(request)
+    client = await _client(request, rt)
+    await read_form(request)
+    session = await rt.run(rt.sessions.client_session, client, session_id)
+    jwt = rt.tokens.mint(
+        session, issuer=rt.issuer(request), authorized_party=request.headers.get("origin")
+    )
+    return JSONResponse({"object": "token", "jwt": jwt})
 
 
 # Sign-in
@@ -240,18 +252,6 @@ async def remove_session(session_id: str, request: Request) -> Response:
     session = await rt.run(rt.sessions.remove, client, session_id)
     user = await rt.run(rt.sessions.store.get_user, session.user_id)
     return JSONResponse(await rt.run(_wrapped, rt, session, user, client))
-
-
-@router.post("/client/sessions/{session_id}/tokens", summary="Mint a session token (JWT)")
-async def create_session_token(session_id: str, request: Request) -> Response:
-    rt = runtime(request)
-    client = await _client(request, rt)
-    await read_form(request)
-    session = await rt.run(rt.sessions.client_session, client, session_id)
-    jwt = rt.tokens.mint(
-        session, issuer=rt.issuer(request), authorized_party=request.headers.get("origin")
-    )
-    return JSONResponse({"object": "token", "jwt": jwt})
 
 
 # The signed-in user's sessions
