@@ -190,7 +190,8 @@ class Sessions:
         """Return the user's sessions that authenticate now, on every client."""
         now = self.clock()
         stored = self.store.list_user_sessions(user_id, LIVE_STATUSES)
-        return [session.at(now) for session in stored if session.is_live_at(now)]
+        current = (session.at(now) for session in stored)
+        return [session for session in current if session.status in LIVE_STATUSES]
 
     def list_sessions(self, user_id: str) -> list[Session]:
         """Return all the user's sessions, any status, with the clock's statuses applied."""
