@@ -1,5 +1,6 @@
 """Buffered activity writes on SQLite and PostgreSQL: batching, reads and shutdown."""
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from test_sql_store import MINUTE, NOW, add_session, make_activity, make_client,
 from lastseen.domain.clock import to_millis
 from lastseen.domain.sessions import Session
 from lastseen.domain.users import Client, User
+from lastseen.store.activity_buffer import Batch
 from lastseen.store.sql import SQLStore
 from lastseen.store.tables import session_activities
 from lastseen.store.tables import sessions as sessions_table
@@ -172,3 +174,39 @@ def test_background_flush(engine: Engine, user: User, client: Client) -> None:
         assert time.monotonic() < deadline, "the background thread did not flush"
         time.sleep(0.02)
     store.close()
+
+
+def test_read_waits_for_flush_in_progress(
+    buffered: SQLStore, user: User, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = add_session(buffered, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+    buffered.add_activity(activity)
+
+    # Hold the flush after it took the batch out of the buffer, before it writes.
+    buffer = buffered._buffer
+    assert buffer is not None
+    taken, release = threading.Event(), threading.Event()
+    write = buffer._write
+
+    def held_write(batch: Batch) -> None:
+        taken.set()
+        release.wait(10)
+        write(batch)
+
+    monkeypatch.setattr(buffer, "_write", held_write)
+    flusher = threading.Thread(target=buffered.flush)
+    flusher.start()
+    assert taken.wait(10)
+
+    read: list[Session | None] = []
+    reader = threading.Thread(target=lambda: read.append(buffered.get_session(session.id)))
+    reader.start()
+    # A reader that does not wait finishes here with the old activity.
+    reader.join(0.5)
+    release.set()
+    flusher.join()
+    reader.join()
+
+    assert read[0] is not None
+    assert read[0].latest_activity == activity

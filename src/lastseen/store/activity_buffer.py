@@ -58,6 +58,8 @@ class ActivityBuffer:
         self.flush_interval = flush_interval
         self.max_pending = max_pending
         self._batch = Batch()
+        # The batch a flush took out and is writing, so that readers still wait for it.
+        self._writing: Batch | None = None
         self._lock = threading.Lock()  # guards self._batch
         self._flush_lock = threading.Lock()  # one flush at a time, so a read waits for it
         self._wakeup = threading.Event()
@@ -91,7 +93,11 @@ class ActivityBuffer:
         self._after_add()
 
     def is_pending(self, session_id: str) -> bool:
-        return session_id in self._batch.sessions
+        """Tell whether a write to the session is waiting or being written now."""
+        writing = self._writing
+        return session_id in self._batch.sessions or (
+            writing is not None and session_id in writing.sessions
+        )
 
     def __len__(self) -> int:
         """Return the number of sessions with pending writes."""
@@ -102,8 +108,12 @@ class ActivityBuffer:
         with self._flush_lock:
             with self._lock:
                 batch, self._batch = self._batch, Batch()
-            if batch:
-                self._write(batch)
+                self._writing = batch
+            try:
+                if batch:
+                    self._write(batch)
+            finally:
+                self._writing = None
 
     def close(self) -> None:
         """Flush what is pending and stop the background thread."""
