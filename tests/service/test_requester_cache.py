@@ -42,7 +42,7 @@ def test_cache_hit_within_ttl() -> None:
     clock = FakeMonotonic()
     cache = RequesterCache(ttl=1.0, monotonic=clock)
     ada = make_requester(1)
-    cache.put(key_of(ada), ada)
+    cache.put(key_of(ada), ada, since=cache.generation())
 
     clock.now += 0.9
 
@@ -53,7 +53,7 @@ def test_cache_miss_after_ttl() -> None:
     clock = FakeMonotonic()
     cache = RequesterCache(ttl=1.0, monotonic=clock)
     ada = make_requester(1)
-    cache.put(key_of(ada), ada)
+    cache.put(key_of(ada), ada, since=cache.generation())
 
     clock.now += 1.0
 
@@ -65,7 +65,7 @@ def test_cache_zero_ttl_keeps_nothing() -> None:
     cache = RequesterCache(ttl=0)
     ada = make_requester(1)
 
-    cache.put(key_of(ada), ada)
+    cache.put(key_of(ada), ada, since=cache.generation())
 
     assert cache.get(key_of(ada)) is None
 
@@ -78,8 +78,8 @@ def test_cache_drop_by_each_id() -> None:
     ):
         cache = RequesterCache()
         ada, grace = make_requester(1), make_requester(2)
-        cache.put(key_of(ada), ada)
-        cache.put(key_of(grace), grace)
+        cache.put(key_of(ada), ada, since=cache.generation())
+        cache.put(key_of(grace), grace, since=cache.generation())
 
         cache.drop([pick(ada)])
 
@@ -91,8 +91,8 @@ def test_cache_drop_every_key_of_a_session() -> None:
     cache = RequesterCache()
     ada = make_requester(1)
     named = (ada.client.token_hash, ada.session.id)
-    cache.put(key_of(ada), ada)
-    cache.put(named, ada)
+    cache.put(key_of(ada), ada, since=cache.generation())
+    cache.put(named, ada, since=cache.generation())
 
     cache.drop([ada.session.id])
 
@@ -106,7 +106,7 @@ def test_cache_evicts_oldest_when_full() -> None:
     first, second, third = make_requester(1), make_requester(2), make_requester(3)
 
     for requester in (first, second, third):
-        cache.put(key_of(requester), requester)
+        cache.put(key_of(requester), requester, since=cache.generation())
 
     assert cache.get(key_of(first)) is None
     assert cache.get(key_of(second)) == second
@@ -118,10 +118,22 @@ def test_cache_replaced_entry_drops_old_ids() -> None:
     cache = RequesterCache()
     ada = make_requester(1)
     grace = make_requester(2)
-    cache.put(key_of(ada), ada)
+    cache.put(key_of(ada), ada, since=cache.generation())
 
     # The same key now resolves to another session, as after a sign-in on the client.
-    cache.put(key_of(ada), grace)
+    cache.put(key_of(ada), grace, since=cache.generation())
     cache.drop([ada.session.id])
 
     assert cache.get(key_of(ada)) == grace
+
+
+def test_cache_ignores_put_after_drop() -> None:
+    cache = RequesterCache()
+    ada = make_requester(1)
+    # A read began, then the session was dropped before the read's result was put.
+    since = cache.generation()
+    cache.drop([ada.session.id])
+
+    cache.put(key_of(ada), ada, since=since)
+
+    assert cache.get(key_of(ada)) is None

@@ -954,3 +954,24 @@ def test_cached_read_records_activity(
     assert first.session.latest_activity.ip_address == "198.51.100.20"
     assert again.session.latest_activity == first.session.latest_activity
     assert len(activity_rows(engine, device.session.id)) == 2
+
+
+def test_cached_read_racing_revoke(
+    accounts: Accounts, sessions: Sessions, store: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_up(accounts, ADA)
+    device = sign_in(accounts, ADA)
+    get_user = store.get_user
+
+    def get_user_then_revoke(user_id: str) -> User | None:
+        # The revoke lands after this read found the session live, before it is cached.
+        user = get_user(user_id)
+        sessions.revoke_by_admin(device.session.id)
+        return user
+
+    monkeypatch.setattr(store, "get_user", get_user_then_revoke)
+    sessions.authenticate(device.token, None, FACTS, cached=True)
+    monkeypatch.undo()
+    error = service_error(lambda: sessions.authenticate(device.token, None, FACTS, cached=True))
+
+    assert error.code == "authentication_invalid"

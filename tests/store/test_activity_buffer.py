@@ -12,7 +12,7 @@ from test_sql_store import MINUTE, NOW, add_session, make_activity, make_client,
 from lastseen.domain.clock import to_millis
 from lastseen.domain.sessions import Session
 from lastseen.domain.users import Client, User
-from lastseen.store.activity_buffer import Batch
+from lastseen.store.activity_buffer import MAX_ATTEMPTS, Batch
 from lastseen.store.sql import SQLStore
 from lastseen.store.tables import session_activities
 from lastseen.store.tables import sessions as sessions_table
@@ -210,3 +210,51 @@ def test_read_waits_for_flush_in_progress(
 
     assert read[0] is not None
     assert read[0].latest_activity == activity
+
+
+def test_failed_flush_retried(
+    buffered: SQLStore, engine: Engine, user: User, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = add_session(buffered, user, client)
+    first = make_activity(session.id, NOW + MINUTE, ip="198.51.100.1")
+    buffer = buffered._buffer
+    assert buffer is not None
+    write = buffer._write
+    failures = [RuntimeError("database is locked")]
+
+    def failing_once(batch: Batch) -> None:
+        if failures:
+            raise failures.pop()
+        write(batch)
+
+    monkeypatch.setattr(buffer, "_write", failing_once)
+    buffered.add_activity(first)
+    buffered.flush()
+    after_failure = stored_session(engine, session.id).latest_activity_id
+    # A touch queued after the failure lands on top of the retried batch.
+    buffered.touch(session.id, first.id, NOW + 2 * MINUTE)
+    buffered.flush()
+
+    stored = stored_session(engine, session.id)
+    assert after_failure == session.latest_activity.id  # type: ignore[union-attr]
+    assert stored.latest_activity_id == first.id
+    assert stored.last_active_at == to_millis(NOW + 2 * MINUTE)
+    assert stored_activities(engine, session.id)[-1].last_seen_at == to_millis(NOW + 2 * MINUTE)
+
+
+def test_failing_flush_dropped_after_attempts(
+    buffered: SQLStore, engine: Engine, user: User, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = add_session(buffered, user, client)
+    buffer = buffered._buffer
+    assert buffer is not None
+
+    def always_failing(_batch: Batch) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(buffer, "_write", always_failing)
+    buffered.add_activity(make_activity(session.id, NOW + MINUTE, ip="198.51.100.1"))
+    for _ in range(MAX_ATTEMPTS):
+        buffered.flush()
+
+    assert len(buffer) == 0

@@ -87,10 +87,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if publisher is not None:
-            publisher.close()
-        store.close()
-        engine.dispose()
+        try:
+            if publisher is not None:
+                publisher.close()
+            store.close()
+        finally:
+            engine.dispose()
 
     app = FastAPI(
         title="lastseen",

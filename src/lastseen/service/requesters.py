@@ -45,7 +45,14 @@ class RequesterCache:
         self._entries: dict[RequesterKey, tuple[float, Requester]] = {}
         # The keys that mention each client, session and user id, for dropping by id.
         self._keys_by_id: dict[str, set[RequesterKey]] = {}
+        # Counts drops. A requester read from the database before a drop may be stale, so
+        # put() ignores it when the count has moved since the caller's read began.
+        self._generation = 0
         self._lock = threading.Lock()
+
+    def generation(self) -> int:
+        """Return the drop count, to pass to put() as ``since`` before reading."""
+        return self._generation
 
     def get(self, key: RequesterKey) -> Requester | None:
         entry = self._entries.get(key)
@@ -59,12 +66,15 @@ class RequesterCache:
             return None
         return requester
 
-    def put(self, key: RequesterKey, requester: Requester) -> None:
+    def put(self, key: RequesterKey, requester: Requester, *, since: int) -> None:
+        """Keep ``requester`` unless something was dropped after generation ``since``."""
         if self.ttl <= 0:
             return
 
         deadline = self._monotonic() + self.ttl
         with self._lock:
+            if self._generation != since:
+                return
             self._remove(key)
             if len(self._entries) >= self.max_entries:
                 # Dicts keep insertion order, so the first key is the oldest entry.
@@ -76,6 +86,7 @@ class RequesterCache:
     def drop(self, ids: Iterable[str]) -> None:
         """Forget every entry whose client, session or user has one of ``ids``."""
         with self._lock:
+            self._generation += 1
             for owner in ids:
                 for key in self._keys_by_id.pop(owner, ()):
                     self._remove(key)

@@ -113,18 +113,19 @@ class Sessions:
             raise errors.authentication_invalid("No signed-in client was found for this request.")
 
         key = (hash_token(client_token), requested_id)
+        generation = self.requesters.generation()
         requester = self.requesters.get(key) if cached else None
         now = self.clock()
         if requester is None or not requester.session.is_live_at(now):
-            requester = self._resolve(key)
+            requester = self._resolve(key, generation)
 
         session = self.record_activity(requester.session.at(now), facts)
         if session is not requester.session:
             requester = replace(requester, session=session)
-            self.requesters.put(key, requester)
+            self.requesters.put(key, requester, since=generation)
         return requester
 
-    def _resolve(self, key: tuple[str, str | None]) -> Requester:
+    def _resolve(self, key: tuple[str, str | None], generation: int) -> Requester:
         token_hash, requested_id = key
         client = self.store.find_client(token_hash)
         if client is None:
@@ -141,7 +142,7 @@ class Sessions:
             raise errors.authentication_invalid("The session's user no longer exists.")
 
         requester = Requester(client=client, session=session, user=user)
-        self.requesters.put(key, requester)
+        self.requesters.put(key, requester, since=generation)
         return requester
 
     # Activity

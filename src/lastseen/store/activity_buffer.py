@@ -19,6 +19,9 @@ from typing import Any
 
 logger = logging.getLogger("lastseen.store")
 
+# Flushes a batch may fail before its writes are dropped.
+MAX_ATTEMPTS = 3
+
 
 @dataclass
 class SessionWrite:
@@ -36,9 +39,26 @@ class Batch:
     # New activity rows by id, as column values, and the last_seen_at of existing ones.
     new_activities: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen_activities: dict[str, int] = field(default_factory=dict)
+    failed_attempts: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.sessions)
+
+    def absorb(self, newer: "Batch") -> None:
+        """Add the writes of ``newer``, queued after this batch, on top of this one."""
+        for session_id, write in newer.sessions.items():
+            older = self.sessions.get(session_id)
+            if older is not None and write.latest_activity_id is None:
+                write = SessionWrite(write.last_active_at, older.latest_activity_id)
+            self.sessions[session_id] = write
+
+        self.new_activities.update(newer.new_activities)
+        for activity_id, millis in newer.seen_activities.items():
+            inserted = self.new_activities.get(activity_id)
+            if inserted is not None:
+                inserted["last_seen_at"] = millis
+            else:
+                self.seen_activities[activity_id] = millis
 
 
 class ActivityBuffer:
@@ -104,7 +124,12 @@ class ActivityBuffer:
         return len(self._batch.sessions)
 
     def flush(self) -> None:
-        """Write everything pending now; return once it is written."""
+        """Write everything pending now; return once it is written or has failed.
+
+        A failed batch goes back into the buffer for the next flush, because the usual
+        causes are temporary: a locked SQLite file, a deadlock, a dropped connection.
+        After ``MAX_ATTEMPTS`` failures it is dropped and logged.
+        """
         with self._flush_lock:
             with self._lock:
                 batch, self._batch = self._batch, Batch()
@@ -112,8 +137,29 @@ class ActivityBuffer:
             try:
                 if batch:
                     self._write(batch)
+            except Exception:
+                self._requeue(batch)
             finally:
                 self._writing = None
+
+    def _requeue(self, batch: Batch) -> None:
+        batch.failed_attempts += 1
+        if batch.failed_attempts >= MAX_ATTEMPTS:
+            logger.exception(
+                "activity flush failed %d times; dropped writes of %d sessions",
+                batch.failed_attempts,
+                len(batch.sessions),
+            )
+            return
+
+        logger.warning(
+            "activity flush failed; will retry writes of %d sessions",
+            len(batch.sessions),
+            exc_info=True,
+        )
+        with self._lock:
+            batch.absorb(self._batch)
+            self._batch = batch
 
     def close(self) -> None:
         """Flush what is pending and stop the background thread."""
@@ -125,7 +171,8 @@ class ActivityBuffer:
         self.flush()
 
     def _after_add(self) -> None:
-        if len(self._batch.sessions) >= self.max_pending:
+        # After close() no thread flushes, so late writes go out at once.
+        if self._closed or len(self._batch.sessions) >= self.max_pending:
             self.flush()
         elif self._thread is None and not self._closed:
             self._start()
@@ -142,8 +189,4 @@ class ActivityBuffer:
     def _run(self) -> None:
         while not self._closed:
             self._wakeup.wait(self.flush_interval)
-            try:
-                self.flush()
-            except Exception:
-                # The batch is lost, but the thread must go on flushing later ones.
-                logger.exception("activity flush failed; its pending writes were dropped")
+            self.flush()

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Engine,
+    String,
     and_,
     bindparam,
     cast,
@@ -139,11 +140,6 @@ class _HotStatements:
                 *_SESSION_ORDER
             )
         )
-        self.touch_session = prepare(
-            update(sessions)
-            .where(sessions.c.id == bindparam("session_id"))
-            .values(last_active_at=bindparam("millis"), updated_at=bindparam("millis"))
-        )
         self.touch_activities = prepare(
             update(session_activities)
             .where(session_activities.c.id == bindparam("activity_id"))
@@ -154,11 +150,15 @@ class _HotStatements:
                 {column: bindparam(column.name) for column in session_activities.c}
             )
         )
-        self.point_at_activity = prepare(
+        # One statement for touched sessions and sessions with a new latest activity (the
+        # activity id is NULL for a touch), so that a batch updates sessions in id order.
+        self.update_sessions = prepare(
             update(sessions)
             .where(sessions.c.id == bindparam("session_id"))
             .values(
-                latest_activity_id=bindparam("activity_id"),
+                latest_activity_id=func.coalesce(
+                    bindparam("activity_id", type_=String), sessions.c.latest_activity_id
+                ),
                 last_active_at=bindparam("millis"),
                 updated_at=bindparam("millis"),
             )
@@ -497,29 +497,32 @@ class SQLStore:
             self._write_activity(connection, replace(batch, new_activities={}))
 
     def _write_activity(self, connection: Connection, batch: Batch) -> None:
+        # Rows are locked in id order, so that processes flushing the same sessions at the
+        # same time wait for each other instead of deadlocking on PostgreSQL.
         hot = self._hot
         if batch.new_activities:
-            hot.insert_activity.execute_many(connection, list(batch.new_activities.values()))
+            inserts = [batch.new_activities[key] for key in sorted(batch.new_activities)]
+            hot.insert_activity.execute_many(connection, inserts)
         if batch.seen_activities:
             hot.touch_activities.execute_many(
                 connection,
                 [
-                    {"activity_id": activity_id, "millis": millis}
-                    for activity_id, millis in batch.seen_activities.items()
+                    {"activity_id": activity_id, "millis": batch.seen_activities[activity_id]}
+                    for activity_id in sorted(batch.seen_activities)
                 ],
             )
 
-        pointed, touched = [], []
-        for session_id, write in batch.sessions.items():
-            row = {"session_id": session_id, "millis": write.last_active_at}
-            if write.latest_activity_id is None:
-                touched.append(row)
-            else:
-                pointed.append({**row, "activity_id": write.latest_activity_id})
-        if pointed:
-            hot.point_at_activity.execute_many(connection, pointed)
-        if touched:
-            hot.touch_session.execute_many(connection, touched)
+        hot.update_sessions.execute_many(
+            connection,
+            [
+                {
+                    "session_id": session_id,
+                    "activity_id": write.latest_activity_id,
+                    "millis": write.last_active_at,
+                }
+                for session_id, write in sorted(batch.sessions.items())
+            ],
+        )
 
     # Maintenance
 
