@@ -182,3 +182,13 @@ def test_session_list_body_follows_session() -> None:
     wire.session_list_body([session])
 
     assert wire.session_list_body([later]) == encoded_by_starlette([later])
+
+
+def test_session_list_body_cache_bounded() -> None:
+    session = make_session(make_activity())
+    bound = wire._MAX_ENCODED_ITEMS
+
+    for number in range(bound + 10):
+        wire.session_list_body([replace(session, id=f"sess_{number}")])
+
+    assert len(wire._ENCODED_ITEMS) == bound

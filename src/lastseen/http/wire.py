@@ -1,7 +1,7 @@
 """Clerk's JSON shapes: sessions, activities, clients, users. Times are Unix milliseconds."""
 
-import functools
 import json
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,15 +74,29 @@ def session_with_activities_json(session: Session) -> JSON:
 
 def session_list_body(sessions: Iterable[Session]) -> bytes:
     """Encode the JSON array of ``GET /v1/me/sessions/active``, byte for byte as JSONResponse."""
-    return b"[" + b",".join(_encoded_item(s, s.latest_activity) for s in sessions) + b"]"
+    return b"[" + b",".join(_encoded_item(session) for session in sessions) + b"]"
 
 
-@functools.lru_cache(maxsize=4096)
-def _encoded_item(session: Session, activity: Activity | None) -> bytes:
-    # An item is a pure function of the session and its latest activity, so the items of a
-    # list read again are reused. The activity is part of the key because sessions compare
-    # equal whatever their latest activity. 4,096 items took 3.5 MiB (tracemalloc).
-    return _ENCODER.encode(session_with_activities_json(session)).encode("utf-8")
+# Encoded list items by id() of their Session, which the entry keeps alive so that the id
+# cannot be reused. Sessions are immutable, and the store hands out the same object for a
+# row read again, so identity finds an item without hashing every field. About 1 KiB each.
+_ENCODED_ITEMS: dict[int, tuple[Session, bytes]] = {}
+_MAX_ENCODED_ITEMS = 4096
+_ENCODED_ITEMS_LOCK = threading.Lock()  # PostgreSQL deployments serve from worker threads
+
+
+def _encoded_item(session: Session) -> bytes:
+    entry = _ENCODED_ITEMS.get(id(session))
+    if entry is not None and entry[0] is session:
+        return entry[1]
+
+    encoded = _ENCODER.encode(session_with_activities_json(session)).encode("utf-8")
+    with _ENCODED_ITEMS_LOCK:
+        if len(_ENCODED_ITEMS) >= _MAX_ENCODED_ITEMS:
+            # Dicts keep insertion order, so this drops the oldest entry.
+            del _ENCODED_ITEMS[next(iter(_ENCODED_ITEMS))]
+        _ENCODED_ITEMS[id(session)] = (session, encoded)
+    return encoded
 
 
 def frontend_session_json(session: Session, user: User | None, *, activity: bool = False) -> JSON:

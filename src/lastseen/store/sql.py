@@ -124,21 +124,19 @@ class _HotStatements:
             select(*_CLIENT_COLUMNS).where(clients.c.token_hash == bindparam("token_hash"))
         )
         self.get_session = prepare(with_activity.where(sessions.c.id == bindparam("id")))
+        # The lists are sorted in Python (SQLStore._sessions): a user has a handful of
+        # sessions, and SQLite's sorter cost more than sorting them afterwards.
         self.user_sessions = prepare(
-            with_activity.where(sessions.c.user_id == bindparam("user_id")).order_by(
-                *_SESSION_ORDER
-            )
+            with_activity.where(sessions.c.user_id == bindparam("user_id"))
         )
         self.live_user_sessions = prepare(
             with_activity.where(
                 sessions.c.user_id == bindparam("user_id"),
                 or_(*(sessions.c.status == str(status) for status in sorted(LIVE_STATUSES))),
-            ).order_by(*_SESSION_ORDER)
+            )
         )
         self.client_sessions = prepare(
-            with_activity.where(sessions.c.client_id == bindparam("client_id")).order_by(
-                *_SESSION_ORDER
-            )
+            with_activity.where(sessions.c.client_id == bindparam("client_id"))
         )
         self.touch_activities = prepare(
             update(session_activities)
@@ -446,9 +444,12 @@ class SQLStore:
         return found, total
 
     def _sessions(self, statement: Prepared, **values: Any) -> list[Session]:
+        """Run a list statement and return its sessions, most recently active first."""
         with self.engine.connect() as connection:
             rows = statement.fetch_all(connection, **values)
-        return [_session_from_tuple(row) for row in rows]
+        found = [_session_from_tuple(row) for row in rows]
+        found.sort(key=_recent_first, reverse=True)
+        return found
 
     # Activity
 
@@ -780,6 +781,11 @@ def _session(row: Sequence[Any]) -> Session:
 # sessions listed on every page load) reuse the objects built before. The bound keeps the
 # cache near 3 MiB (4,096 sessions with real User-Agents, measured with tracemalloc).
 _session_from_tuple = functools.lru_cache(maxsize=4096)(_session)
+
+
+def _recent_first(session: Session) -> tuple[datetime, str]:
+    # The order of _SESSION_ORDER, for sorting with reverse=True.
+    return session.last_active_at, session.id
 
 
 def _activity(row: Sequence[Any]) -> Activity | None:
