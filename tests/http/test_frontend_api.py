@@ -305,9 +305,15 @@ def test_revoke_other_users_session_unauthorized(server: RunningServer) -> None:
 
 def test_revoke_others_keeps_current(three_devices: tuple[Browser, Browser, Browser]) -> None:
     laptop, phone, tablet = three_devices
+    # These reads leave the phone and the tablet in the server's cache of recent requesters,
+    # which the revoke must drop at once.
+    phone_before = active(phone)
+    tablet_before = active(tablet)
 
     response = laptop.http.post("/v1/me/sessions/revoke_others")
 
+    assert phone_before.status_code == 200
+    assert tablet_before.status_code == 200
     assert response.status_code == 200
     assert response.json()["revoked_count"] == 2
     assert [s["id"] for s in active(laptop).json()] == [laptop.session_id]

@@ -129,20 +129,20 @@ def test_close_writes_pending(engine: Engine) -> None:
 def test_deleted_session_dropped_from_batch(
     buffered: SQLStore, engine: Engine, user: User, client: Client
 ) -> None:
-    # Another process deletes a user while this one holds activity for the user's session.
+    # Another process deletes a user while this one buffers activity of the user's session.
     other_user = make_user("grace@example.com")
     buffered.add_user(other_user)
     doomed = add_session(buffered, other_user, client)
-    kept = add_session(buffered, user, client)
+    surviving = add_session(buffered, user, client)
     doomed_activity = make_activity(doomed.id, NOW + MINUTE, ip="198.51.100.1")
-    kept_activity = make_activity(kept.id, NOW + MINUTE, ip="198.51.100.2")
+    surviving_activity = make_activity(surviving.id, NOW + MINUTE, ip="198.51.100.2")
 
     buffered.add_activity(doomed_activity)
-    buffered.add_activity(kept_activity)
+    buffered.add_activity(surviving_activity)
     assert SQLStore(engine).delete_user(other_user.id)
     buffered.flush()
 
-    assert stored_session(engine, kept.id).latest_activity_id == kept_activity.id
+    assert stored_session(engine, surviving.id).latest_activity_id == surviving_activity.id
     assert [row.ip_address for row in stored_activities(engine, doomed.id)] == []
 
 
@@ -186,18 +186,18 @@ def test_read_waits_for_flush_in_progress(
     # Hold the flush after it took the batch out of the buffer, before it writes.
     buffer = buffered._buffer
     assert buffer is not None
-    taken, release = threading.Event(), threading.Event()
+    batch_taken, release = threading.Event(), threading.Event()
     write = buffer._write
 
     def held_write(batch: Batch) -> None:
-        taken.set()
+        batch_taken.set()
         release.wait(10)
         write(batch)
 
     monkeypatch.setattr(buffer, "_write", held_write)
     flusher = threading.Thread(target=buffered.flush)
     flusher.start()
-    assert taken.wait(10)
+    assert batch_taken.wait(10)
 
     read: list[Session | None] = []
     reader = threading.Thread(target=lambda: read.append(buffered.get_session(session.id)))
@@ -242,7 +242,7 @@ def test_failed_flush_retried(
     assert stored_activities(engine, session.id)[-1].last_seen_at == to_millis(NOW + 2 * MINUTE)
 
 
-def test_failing_flush_dropped_after_attempts(
+def test_failing_flush_dropped_eventually(
     buffered: SQLStore, engine: Engine, user: User, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = add_session(buffered, user, client)

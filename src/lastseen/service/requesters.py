@@ -91,11 +91,6 @@ class RequesterCache:
                 for key in self._keys_by_id.pop(owner, ()):
                     self._remove(key)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._keys_by_id.clear()
-
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -26,6 +26,8 @@ from lastseen.service.requesters import Requester, RequesterCache
 
 logger = logging.getLogger("lastseen.sessions")
 
+_NO_CLIENT = "No signed-in client was found for this request."
+
 
 def hash_token(token: str) -> str:
     """Return the SHA-256 hex digest under which a client token is stored."""
@@ -110,7 +112,7 @@ class Sessions:
         only reads should pass it: see lastseen.service.requesters.
         """
         if not client_token:
-            raise errors.authentication_invalid("No signed-in client was found for this request.")
+            raise errors.authentication_invalid(_NO_CLIENT)
 
         key = (hash_token(client_token), requested_id)
         generation = self.requesters.generation()
@@ -119,7 +121,8 @@ class Sessions:
         if requester is None or not requester.session.is_live_at(now):
             requester = self._resolve(key, generation)
 
-        session = self.record_activity(requester.session.at(now), facts)
+        # The session is live at now, so its stored status is current and needs no .at(now).
+        session = self.record_activity(requester.session, facts)
         if session is not requester.session:
             requester = replace(requester, session=session)
             self.requesters.put(key, requester, since=generation)
@@ -129,7 +132,7 @@ class Sessions:
         token_hash, requested_id = key
         client = self.store.find_client(token_hash)
         if client is None:
-            raise errors.authentication_invalid("No signed-in client was found for this request.")
+            raise errors.authentication_invalid(_NO_CLIENT)
 
         session = self.current_session(client, requested_id)
         if session is None:
