@@ -112,7 +112,12 @@ _SQLITE = (
     """
     WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < :n)
     INSERT INTO sessions (id, user_id, client_id, status, created_at, updated_at,
-                          last_active_at, expire_at, abandon_at, latest_activity_id)
+                          last_active_at, expire_at, abandon_at, latest_activity_id,
+                          latest_ip_address, latest_user_agent, latest_browser_name,
+                          latest_browser_version, latest_os_name, latest_os_version,
+                          latest_device_type, latest_device_category, latest_is_mobile,
+                          latest_city, latest_country, latest_country_code,
+                          latest_first_seen_at)
     SELECT 'sess_' || printf('%027d', i),
            'user_' || printf('%027d', ((i * 7919) % :n) / 10),
            'client_' || printf('%027d', ((i * 7919) % :n) / 10),
@@ -122,7 +127,10 @@ _SQLITE = (
            :now - (i * 37) % :week,
            :now + :week,
            :now + :month,
-           'sess_activity_' || printf('%027d', i)
+           'sess_activity_' || printf('%027d', i),
+           '81.2.69.' || (i % 250), :ua, 'Safari', '18.1', 'macOS', NULL, 'Macintosh',
+           'desktop', 0, 'London', 'United Kingdom', 'GB',
+           :now - (i * 37) % :week - 3600000
     FROM s
     """,
     """
@@ -152,7 +160,12 @@ _POSTGRES = (
     """,
     """
     INSERT INTO sessions (id, user_id, client_id, status, created_at, updated_at,
-                          last_active_at, expire_at, abandon_at, latest_activity_id)
+                          last_active_at, expire_at, abandon_at, latest_activity_id,
+                          latest_ip_address, latest_user_agent, latest_browser_name,
+                          latest_browser_version, latest_os_name, latest_os_version,
+                          latest_device_type, latest_device_category, latest_is_mobile,
+                          latest_city, latest_country, latest_country_code,
+                          latest_first_seen_at)
     SELECT 'sess_' || lpad(i::text, 27, '0'),
            'user_' || lpad((((i * 7919) % :n) / 10)::text, 27, '0'),
            'client_' || lpad((((i * 7919) % :n) / 10)::text, 27, '0'),
@@ -162,7 +175,10 @@ _POSTGRES = (
            :now - (i * 37) % :week,
            :now + :week,
            :now + :month,
-           'sess_activity_' || lpad(i::text, 27, '0')
+           'sess_activity_' || lpad(i::text, 27, '0'),
+           '81.2.69.' || (i % 250), :ua, 'Safari', '18.1', 'macOS', NULL, 'Macintosh',
+           'desktop', false, 'London', 'United Kingdom', 'GB',
+           :now - (i * 37) % :week - 3600000
     FROM generate_series(0::bigint, :n - 1) AS i
     """,
     """

@@ -73,6 +73,8 @@ def run(ctx: RunContext) -> RowResult:
         "(`make_engine`), so the time includes the connection pool, the query and the "
         "building of Session objects. lastseen's cache of Session objects by row is "
         "emptied before every list, so both tables build every object from its row.",
+        "A list reads the sessions table only: each session row carries a copy of its "
+        "latest activity's facts (migration 0004), so no join with session_activities.",
         "Rows were bulk-loaded with raw SQL: each user's 10 sessions are scattered through "
         "the table. PostgreSQL was vacuumed and analyzed after the load; SQLite was not "
         "analyzed, because lastseen does not run ANALYZE.",

@@ -17,6 +17,13 @@ from lastseen.store.sql import SQLStore
 from lastseen.store.tables import session_activities
 from lastseen.store.tables import sessions as sessions_table
 
+# The columns of sessions that copy the latest activity's facts, by activity column name.
+COPIED_FACTS = [
+    column.name.removeprefix("latest_")
+    for column in sessions_table.c
+    if column.name.startswith("latest_") and column.name != "latest_activity_id"
+]
+
 # Long enough that the background thread never flushes during a test that does not wait.
 NEVER = 3600.0
 
@@ -143,7 +150,39 @@ def test_deleted_session_dropped_from_batch(
     buffered.flush()
 
     assert stored_session(engine, surviving.id).latest_activity_id == surviving_activity.id
+    assert stored_session(engine, surviving.id).latest_ip_address == "198.51.100.2"
+    assert buffered.get_session(surviving.id).latest_activity == surviving_activity  # type: ignore[union-attr]
     assert [row.ip_address for row in stored_activities(engine, doomed.id)] == []
+
+
+def test_session_copies_latest_activity(
+    buffered: SQLStore, engine: Engine, user: User, client: Client
+) -> None:
+    # Sessions carry a copy of their latest activity's facts. After any mix of new
+    # activities and touches in one batch, the copy matches the activity's own row.
+    sessions = [add_session(buffered, user, client) for _ in range(3)]
+    first, second, third = sessions
+    newer = make_activity(first.id, NOW + MINUTE, ip="198.51.100.1", user_agent="curl/8.5.0")
+    newest = make_activity(first.id, NOW + 2 * MINUTE, ip="198.51.100.2")
+    other = make_activity(second.id, NOW + MINUTE, ip="2001:db8::5")
+
+    buffered.add_activity(newer)
+    buffered.add_activity(other)
+    buffered.touch(third.id, third.latest_activity.id, NOW + MINUTE)  # type: ignore[union-attr]
+    buffered.add_activity(newest)
+    buffered.touch(second.id, other.id, NOW + 3 * MINUTE)
+    buffered.flush()
+
+    for session in sessions:
+        row = stored_session(engine, session.id)
+        latest = next(
+            a for a in stored_activities(engine, session.id) if a.id == row.latest_activity_id
+        )
+        copied = {name: row._mapping[f"latest_{name}"] for name in COPIED_FACTS}
+        assert copied == {name: latest._mapping[name] for name in COPIED_FACTS}
+        assert row.last_active_at == latest.last_seen_at
+    assert stored_session(engine, first.id).latest_activity_id == newest.id
+    assert stored_session(engine, second.id).latest_ip_address == "2001:db8::5"
 
 
 def test_full_buffer_flushes(engine: Engine, user: User, client: Client) -> None:

@@ -31,15 +31,15 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade the database behind ``engine`` to the newest schema."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database behind ``engine`` to the newest schema, or to ``revision``."""
     config = _config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Servers starting together would otherwise race to create the same tables.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def require_current(engine: Engine) -> None:

@@ -4,7 +4,6 @@ import functools
 import json
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     delete,
     func,
@@ -43,10 +43,6 @@ from lastseen.store.tables import (
 )
 
 logger = logging.getLogger("lastseen.store")
-
-_SESSION_WITH_ACTIVITY = sessions.outerjoin(
-    session_activities, session_activities.c.id == sessions.c.latest_activity_id
-)
 
 # Columns in the order of the dataclasses' fields, so that rows are read by position,
 # because reading a row by column name costs more than building the object.
@@ -84,28 +80,27 @@ _SESSION_COLUMNS = [
         "inactivity_timeout",
     )
 ]
-_ACTIVITY_COLUMNS = [
-    session_activities.c[name].label(f"a_{name}")
-    for name in (
-        "id",
-        "session_id",
-        "ip_address",
-        "user_agent",
-        "browser_name",
-        "browser_version",
-        "os_name",
-        "os_version",
-        "device_type",
-        "device_category",
-        "is_mobile",
-        "city",
-        "country",
-        "country_code",
-        "first_seen_at",
-        "last_seen_at",
-    )
+# The facts of an activity that sessions.latest_* copy, in the order of Activity's fields.
+_ACTIVITY_FACTS = (
+    "ip_address",
+    "user_agent",
+    "browser_name",
+    "browser_version",
+    "os_name",
+    "os_version",
+    "device_type",
+    "device_category",
+    "is_mobile",
+    "city",
+    "country",
+    "country_code",
+    "first_seen_at",
+)
+_LATEST_COLUMNS = [
+    sessions.c.latest_activity_id,
+    *(sessions.c[f"latest_{name}"] for name in _ACTIVITY_FACTS),
 ]
-_SESSION_WITH_ACTIVITY_COLUMNS = [*_SESSION_COLUMNS, *_ACTIVITY_COLUMNS]
+_SESSION_WITH_ACTIVITY_COLUMNS = [*_SESSION_COLUMNS, *_LATEST_COLUMNS]
 _SESSION_ORDER = (sessions.c.last_active_at.desc(), sessions.c.id.desc())
 _STATUSES = {str(status): status for status in SessionStatus}
 
@@ -117,7 +112,7 @@ class _HotStatements:
         def prepare(statement: Any) -> Prepared:
             return Prepared(engine, statement)
 
-        with_activity = select(*_SESSION_WITH_ACTIVITY_COLUMNS).select_from(_SESSION_WITH_ACTIVITY)
+        with_activity = select(*_SESSION_WITH_ACTIVITY_COLUMNS)
         self.get_user = prepare(select(*_USER_COLUMNS).where(users.c.id == bindparam("id")))
         self.get_client = prepare(select(*_CLIENT_COLUMNS).where(clients.c.id == bindparam("id")))
         self.find_client = prepare(
@@ -150,10 +145,20 @@ class _HotStatements:
         )
         # One statement for touched sessions and sessions with a new latest activity (the
         # activity id is NULL for a touch), so that a batch updates sessions in id order.
+        # A touch keeps the copied facts, and a new activity replaces them.
+        touch = cast(bindparam("activity_id"), String).is_(None)
+        facts = {
+            f"latest_{name}": case(
+                (touch, sessions.c[f"latest_{name}"]),
+                else_=bindparam(name, type_=session_activities.c[name].type),
+            )
+            for name in _ACTIVITY_FACTS
+        }
         self.update_sessions = prepare(
             update(sessions)
             .where(sessions.c.id == bindparam("session_id"))
             .values(
+                **facts,
                 latest_activity_id=func.coalesce(
                     bindparam("activity_id", type_=String), sessions.c.latest_activity_id
                 ),
@@ -342,8 +347,9 @@ class SQLStore:
 
     def add_session(self, session: Session, activity: Activity) -> None:
         with self.engine.begin() as connection:
-            connection.execute(insert(sessions).values(**_session_values(session, activity.id)))
-            connection.execute(insert(session_activities).values(**_activity_values(activity)))
+            values = _activity_values(activity)
+            connection.execute(insert(sessions).values(**_session_values(session, values)))
+            connection.execute(insert(session_activities).values(**values))
 
     def get_session(self, session_id: str) -> Session | None:
         if self._buffer is not None and self._buffer.is_pending(session_id):
@@ -363,7 +369,6 @@ class SQLStore:
 
         query = (
             select(*_SESSION_WITH_ACTIVITY_COLUMNS)
-            .select_from(_SESSION_WITH_ACTIVITY)
             .where(sessions.c.user_id == user_id, sessions.c.status.in_([str(s) for s in statuses]))
             .order_by(*_SESSION_ORDER)
         )
@@ -432,7 +437,6 @@ class SQLStore:
 
         page = (
             select(*_SESSION_WITH_ACTIVITY_COLUMNS)
-            .select_from(_SESSION_WITH_ACTIVITY)
             .where(condition)
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
             .limit(limit)
@@ -496,13 +500,15 @@ class SQLStore:
                     "activity dropped: session not found session_id=%s", values["session_id"]
                 )
         with self.engine.begin() as connection:
-            self._write_activity(connection, replace(batch, new_activities={}))
+            self._write_activity(connection, batch, insert_new=False)
 
-    def _write_activity(self, connection: Connection, batch: Batch) -> None:
+    def _write_activity(
+        self, connection: Connection, batch: Batch, *, insert_new: bool = True
+    ) -> None:
         # Rows are locked in id order, so that processes flushing the same sessions at the
         # same time wait for each other instead of deadlocking on PostgreSQL.
         hot = self._hot
-        if batch.new_activities:
+        if insert_new and batch.new_activities:
             inserts = [batch.new_activities[key] for key in sorted(batch.new_activities)]
             hot.insert_activity.execute_many(connection, inserts)
         if batch.seen_activities:
@@ -517,11 +523,7 @@ class SQLStore:
         hot.update_sessions.execute_many(
             connection,
             [
-                {
-                    "session_id": session_id,
-                    "activity_id": write.latest_activity_id,
-                    "millis": write.last_active_at,
-                }
+                _session_update(session_id, write, batch)
                 for session_id, write in sorted(batch.sessions.items())
             ],
         )
@@ -711,7 +713,26 @@ def _client(row: Sequence[Any]) -> Client:
     )
 
 
-def _session_values(session: Session, activity_id: str | None) -> dict[str, Any]:
+def _session_update(session_id: str, write: SessionWrite, batch: Batch) -> dict[str, Any]:
+    """Parameters of ``update_sessions`` for one session's pending write."""
+    parameters = {
+        "session_id": session_id,
+        "activity_id": write.latest_activity_id,
+        "millis": write.last_active_at,
+    }
+    if write.latest_activity_id is None:
+        parameters.update(_NO_FACTS)
+    else:
+        activity = batch.new_activities[write.latest_activity_id]
+        parameters.update((name, activity[name]) for name in _ACTIVITY_FACTS)
+    return parameters
+
+
+_NO_FACTS = dict.fromkeys(_ACTIVITY_FACTS)
+
+
+def _session_values(session: Session, activity: dict[str, Any]) -> dict[str, Any]:
+    """Column values of a new session whose latest activity has the column ``activity``."""
     timeout = session.inactivity_timeout
     return {
         "id": session.id,
@@ -724,7 +745,8 @@ def _session_values(session: Session, activity_id: str | None) -> dict[str, Any]
         "expire_at": to_millis(session.expire_at),
         "abandon_at": to_millis(session.abandon_at),
         "inactivity_timeout": None if timeout is None else int(timeout.total_seconds()),
-        "latest_activity_id": activity_id,
+        "latest_activity_id": activity["id"],
+        **{f"latest_{name}": activity[name] for name in _ACTIVITY_FACTS},
     }
 
 
@@ -763,6 +785,7 @@ def _session(row: Sequence[Any]) -> Session:
         abandon_at,
         timeout,
     ) = row[:10]
+    last_active = from_millis(last_active_at)
     return Session(
         session_id,
         user_id,
@@ -770,11 +793,11 @@ def _session(row: Sequence[Any]) -> Session:
         _STATUSES[status],
         from_millis(created_at),
         from_millis(updated_at),
-        from_millis(last_active_at),
+        last_active,
         from_millis(expire_at),
         from_millis(abandon_at),
         None if timeout is None else timedelta(seconds=timeout),
-        _activity(row[10:]),
+        _activity(session_id, last_active, row[10:]),
     )
 
 
@@ -789,14 +812,16 @@ def _recent_first(session: Session) -> tuple[datetime, str]:
     return session.last_active_at, session.id
 
 
-def _activity(row: Sequence[Any]) -> Activity | None:
-    """Build the latest activity from the ``a_`` columns; None when the session has none."""
+def _activity(session_id: str, last_active_at: datetime, row: Sequence[Any]) -> Activity | None:
+    """Build the latest activity from ``_LATEST_COLUMNS``, or None when the session has none."""
     if row[0] is None:
         return None
 
-    activity_id, session_id, ip_address, user_agent = row[:4]
-    browser_name, browser_version, os_name, os_version, device_type, category = row[4:10]
-    is_mobile, city, country, country_code, first_seen_at, last_seen_at = row[10:]
+    activity_id, ip_address, user_agent = row[:3]
+    browser_name, browser_version, os_name, os_version, device_type, category = row[3:9]
+    is_mobile, city, country, country_code, first_seen_at = row[9:]
+    # The latest activity was last seen when its session was last active: every write
+    # sets both at once.
     return Activity(
         activity_id,
         session_id,
@@ -813,5 +838,5 @@ def _activity(row: Sequence[Any]) -> Activity | None:
         country,
         country_code,
         from_millis(first_seen_at),
-        from_millis(last_seen_at),
+        last_active_at,
     )
