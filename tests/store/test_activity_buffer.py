@@ -81,6 +81,18 @@ def test_read_sees_pending_write(buffered: SQLStore, user: User, client: Client)
     assert [found.latest_activity for found in listed] == [activity]
 
 
+def test_client_read_sees_pending_write(buffered: SQLStore, user: User, client: Client) -> None:
+    session = add_session(buffered, user, client)
+    activity = make_activity(session.id, NOW + MINUTE, ip="198.51.100.9")
+
+    buffered.add_activity(activity)
+    found = buffered.find_client_session(client.token_hash, session.id)
+
+    assert found is not None
+    assert found[1] is not None
+    assert found[1].latest_activity == activity
+
+
 def test_writes_to_one_session_collapse(
     buffered: SQLStore, engine: Engine, user: User, client: Client
 ) -> None:

@@ -248,6 +248,24 @@ def test_client_unique_token_hash(store: SQLStore, client: Client) -> None:
         store.add_client(make_client(client.token_hash))
 
 
+def test_find_client_session(store: SQLStore, user: User, client: Client) -> None:
+    session = add_session(store, user, client)
+
+    found = store.find_client_session(client.token_hash, session.id)
+
+    assert found == (client, session)
+
+
+def test_find_client_session_missing(store: SQLStore, user: User, client: Client) -> None:
+    other_client = make_client()
+    store.add_client(other_client)
+    elsewhere = add_session(store, user, other_client)
+
+    assert store.find_client_session(client.token_hash, elsewhere.id) == (client, None)
+    assert store.find_client_session(client.token_hash, ids.new_id(ids.SESSION)) == (client, None)
+    assert store.find_client_session("0" * 64, elsewhere.id) is None
+
+
 def test_set_last_active_session(store: SQLStore, user: User, client: Client) -> None:
     session = add_session(store, user, client)
 

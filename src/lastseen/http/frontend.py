@@ -76,8 +76,12 @@ async def _client(request: Request, rt: Runtime) -> Client:
         _check_origin(request, rt)
     client = await rt.run(rt.sessions.find_client, client_token(request))
     if client is None:
-        raise errors.signed_out("No client was found for this request; sign in first.")
+        raise _signed_out()
     return client
+
+
+def _signed_out() -> Exception:
+    return errors.signed_out("No client was found for this request; sign in first.")
 
 
 def _cookie_max_age(rt: Runtime) -> timedelta:
@@ -118,9 +122,14 @@ async def list_active_sessions(request: Request) -> Response:
 @router.post("/client/sessions/{session_id}/tokens", summary="Mint a session token (JWT)")
 async def create_session_token(session_id: str, request: Request) -> Response:
     rt = runtime(request)
-    client = await _client(request, rt)
+    _check_origin(request, rt)
+    # Signed-in pages ask for tokens continually, so the client and the session are read
+    # in one query.
+    found = await rt.run(rt.sessions.find_client_session, client_token(request), session_id)
+    if found is None:
+        raise _signed_out()
     await read_form(request)
-    session = await rt.run(rt.sessions.client_session, client, session_id)
+    _, session = found
     jwt = rt.tokens.mint(
         session, issuer=rt.issuer(request), authorized_party=request.headers.get("origin")
     )

@@ -295,7 +295,27 @@ class Sessions:
 
     def client_session(self, client: Client, session_id: str) -> Session:
         """Return a session of ``client``; 404 when it is not there or was abandoned."""
-        session = self.get_session(session_id)
+        return self._on_client(client, session_id, self.store.get_session(session_id))
+
+    def find_client_session(
+        self, client_token: str | None, session_id: str
+    ) -> tuple[Client, Session] | None:
+        """Return the client of ``client_token`` and its session ``session_id``.
+
+        One read instead of find_client and client_session, for the token endpoint. None
+        when the token names no client; 404 as in client_session.
+        """
+        if not client_token:
+            return None
+        found = self.store.find_client_session(hash_token(client_token), session_id)
+        if found is None:
+            return None
+
+        client, session = found
+        return client, self._on_client(client, session_id, session)
+
+    def _on_client(self, client: Client, session_id: str, stored: Session | None) -> Session:
+        session = None if stored is None else stored.at(self.clock())
         if (
             session is None
             or session.client_id != client.id

@@ -119,6 +119,19 @@ class _HotStatements:
             select(*_CLIENT_COLUMNS).where(clients.c.token_hash == bindparam("token_hash"))
         )
         self.get_session = prepare(with_activity.where(sessions.c.id == bindparam("id")))
+        self.find_client_session = prepare(
+            select(*_CLIENT_COLUMNS, *_SESSION_WITH_ACTIVITY_COLUMNS)
+            .select_from(
+                clients.outerjoin(
+                    sessions,
+                    and_(
+                        sessions.c.id == bindparam("session_id"),
+                        sessions.c.client_id == clients.c.id,
+                    ),
+                )
+            )
+            .where(clients.c.token_hash == bindparam("token_hash"))
+        )
         # The lists are sorted in Python (SQLStore._sessions), because for ten sessions
         # SQLite's sorter cost about 6 µs more than sorting the objects afterwards.
         self.user_sessions = prepare(
@@ -332,6 +345,26 @@ class SQLStore:
         with self.engine.connect() as connection:
             row = self._hot.find_client.fetch_one(connection, token_hash=token_hash)
         return None if row is None else _client(row)
+
+    def find_client_session(
+        self, token_hash: str, session_id: str
+    ) -> tuple[Client, Session | None] | None:
+        """Return the client with ``token_hash`` and its session ``session_id``, in one query.
+
+        None when no client matches; the session is None when the client has no such one.
+        """
+        if self._buffer is not None and self._buffer.is_pending(session_id):
+            self._buffer.flush()
+        with self.engine.connect() as connection:
+            row = self._hot.find_client_session.fetch_one(
+                connection, token_hash=token_hash, session_id=session_id
+            )
+        if row is None:
+            return None
+
+        split = len(_CLIENT_COLUMNS)
+        session = None if row[split] is None else _session_from_tuple(row[split:])
+        return _client(row[:split]), session
 
     def set_last_active_session(
         self, client_id: str, session_id: str | None, now: datetime
