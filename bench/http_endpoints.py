@@ -81,9 +81,9 @@ def run(ctx: RunContext) -> RowResult:
         "What lastseen reuses between these requests, as it would between any requests: "
         "the list reads the user's sessions from SQLite on every request, and reuses the "
         "Session objects and encoded JSON items of rows it read before. Reads take the "
-        "signed-in caller from a cache kept for one second. The token endpoint checks the "
-        "session in SQLite on every request and hands out the same token until half its "
-        "lifetime has passed.",
+        "signed-in caller from a cache kept for one second. The token endpoint reads the "
+        "client and the session from SQLite in one query on every request, and hands out "
+        "the same token until half its lifetime has passed.",
         "Server CPU µs/req is the server process's CPU time over a run divided by the "
         "requests it served.",
     ]
