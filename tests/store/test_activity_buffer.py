@@ -167,6 +167,46 @@ def test_deleted_session_dropped_from_batch(
     assert [row.ip_address for row in stored_activities(engine, doomed.id)] == []
 
 
+def test_older_flush_does_not_win(engine: Engine, user: User, client: Client) -> None:
+    # Two processes buffer activity of one session and flush in the opposite order.
+    first = SQLStore(engine, activity_flush_interval=NEVER)
+    second = SQLStore(engine, activity_flush_interval=NEVER)
+    session = add_session(first, user, client)
+    older = make_activity(session.id, NOW + MINUTE, ip="198.51.100.1")
+    newer = make_activity(session.id, NOW + 2 * MINUTE, ip="198.51.100.2")
+
+    first.add_activity(older)
+    second.add_activity(newer)
+    second.close()
+    first.touch(session.id, older.id, NOW + MINUTE)
+    first.close()
+    found = SQLStore(engine).get_session(session.id)
+
+    assert found is not None
+    assert found.last_active_at == NOW + 2 * MINUTE
+    assert found.latest_activity == newer
+    assert [row.ip_address for row in stored_activities(engine, session.id)] == [
+        "203.0.113.7",
+        "198.51.100.1",
+        "198.51.100.2",
+    ]
+
+
+def test_older_touch_does_not_win(engine: Engine, user: User, client: Client) -> None:
+    first = SQLStore(engine, activity_flush_interval=NEVER)
+    second = SQLStore(engine, activity_flush_interval=NEVER)
+    session = add_session(first, user, client)
+    activity_id = session.latest_activity.id  # type: ignore[union-attr]
+
+    first.touch(session.id, activity_id, NOW + MINUTE)
+    second.touch(session.id, activity_id, NOW + 2 * MINUTE)
+    second.close()
+    first.close()
+
+    assert stored_session(engine, session.id).last_active_at == to_millis(NOW + 2 * MINUTE)
+    assert stored_activities(engine, session.id)[0].last_seen_at == to_millis(NOW + 2 * MINUTE)
+
+
 def test_session_copies_latest_activity(
     buffered: SQLStore, engine: Engine, user: User, client: Client
 ) -> None:

@@ -146,9 +146,14 @@ class _HotStatements:
         self.client_sessions = prepare(
             with_activity.where(sessions.c.client_id == bindparam("client_id"))
         )
+        # A write older than the stored time changes nothing, because another process that
+        # buffered later activity of the same session has flushed it first.
         self.touch_activities = prepare(
             update(session_activities)
-            .where(session_activities.c.id == bindparam("activity_id"))
+            .where(
+                session_activities.c.id == bindparam("activity_id"),
+                session_activities.c.last_seen_at <= bindparam("millis"),
+            )
             .values(last_seen_at=bindparam("millis"))
         )
         self.insert_activity = prepare(
@@ -158,7 +163,8 @@ class _HotStatements:
         )
         # One statement for touched sessions and sessions with a new latest activity (the
         # activity id is NULL for a touch), so that a batch updates sessions in id order.
-        # A touch keeps the copied facts, and a new activity replaces them.
+        # A touch keeps the copied facts, and a new activity replaces them. As for activities,
+        # a write older than the stored last_active_at changes nothing.
         touch = cast(bindparam("activity_id"), String).is_(None)
         facts = {
             f"latest_{name}": case(
@@ -169,7 +175,10 @@ class _HotStatements:
         }
         self.update_sessions = prepare(
             update(sessions)
-            .where(sessions.c.id == bindparam("session_id"))
+            .where(
+                sessions.c.id == bindparam("session_id"),
+                sessions.c.last_active_at <= bindparam("millis"),
+            )
             .values(
                 **facts,
                 latest_activity_id=func.coalesce(
