@@ -117,7 +117,7 @@ _SQLITE = (
                           latest_browser_version, latest_os_name, latest_os_version,
                           latest_device_type, latest_device_category, latest_is_mobile,
                           latest_city, latest_country, latest_country_code,
-                          latest_first_seen_at)
+                          latest_first_seen_at, latest_last_seen_at)
     SELECT 'sess_' || printf('%027d', i),
            'user_' || printf('%027d', ((i * 7919) % :n) / 10),
            'client_' || printf('%027d', ((i * 7919) % :n) / 10),
@@ -130,7 +130,7 @@ _SQLITE = (
            'sess_activity_' || printf('%027d', i),
            '81.2.69.' || (i % 250), :ua, 'Safari', '18.1', 'macOS', NULL, 'Macintosh',
            'desktop', 0, 'London', 'United Kingdom', 'GB',
-           :now - (i * 37) % :week - 3600000
+           :now - (i * 37) % :week - 3600000, :now - (i * 37) % :week
     FROM s
     """,
     """
@@ -165,7 +165,7 @@ _POSTGRES = (
                           latest_browser_version, latest_os_name, latest_os_version,
                           latest_device_type, latest_device_category, latest_is_mobile,
                           latest_city, latest_country, latest_country_code,
-                          latest_first_seen_at)
+                          latest_first_seen_at, latest_last_seen_at)
     SELECT 'sess_' || lpad(i::text, 27, '0'),
            'user_' || lpad((((i * 7919) % :n) / 10)::text, 27, '0'),
            'client_' || lpad((((i * 7919) % :n) / 10)::text, 27, '0'),
@@ -178,7 +178,7 @@ _POSTGRES = (
            'sess_activity_' || lpad(i::text, 27, '0'),
            '81.2.69.' || (i % 250), :ua, 'Safari', '18.1', 'macOS', NULL, 'Macintosh',
            'desktop', false, 'London', 'United Kingdom', 'GB',
-           :now - (i * 37) % :week - 3600000
+           :now - (i * 37) % :week - 3600000, :now - (i * 37) % :week
     FROM generate_series(0::bigint, :n - 1) AS i
     """,
     """

@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -207,6 +208,31 @@ def test_older_touch_does_not_win(engine: Engine, user: User, client: Client) ->
     assert stored_activities(engine, session.id)[0].last_seen_at == to_millis(NOW + 2 * MINUTE)
 
 
+@pytest.mark.parametrize("flushes", ["one batch", "two batches", "unbuffered"])
+def test_touch_of_older_activity(engine: Engine, user: User, client: Client, flushes: str) -> None:
+    # A request that read the session before its activity changed touches the older one.
+    interval = None if flushes == "unbuffered" else NEVER
+    store = SQLStore(engine, activity_flush_interval=interval)
+    session = add_session(store, user, client)
+    older = session.latest_activity
+    newer = make_activity(session.id, NOW + MINUTE, ip="198.51.100.1")
+
+    store.add_activity(newer)
+    if flushes == "two batches":
+        store.flush()
+    store.touch(session.id, older.id, NOW + 2 * MINUTE)  # type: ignore[union-attr]
+    found = store.get_session(session.id)
+    store.close()
+
+    assert found is not None
+    assert found.last_active_at == NOW + 2 * MINUTE
+    assert found.latest_activity == newer
+    assert [row.last_seen_at for row in stored_activities(engine, session.id)] == [
+        to_millis(NOW + 2 * MINUTE),
+        to_millis(NOW + MINUTE),
+    ]
+
+
 def test_session_copies_latest_activity(
     buffered: SQLStore, engine: Engine, user: User, client: Client
 ) -> None:
@@ -331,6 +357,47 @@ def test_failed_flush_retried(
     assert stored.latest_activity_id == first.id
     assert stored.last_active_at == to_millis(NOW + 2 * MINUTE)
     assert stored_activities(engine, session.id)[-1].last_seen_at == to_millis(NOW + 2 * MINUTE)
+
+
+def test_retry_after_partial_fallback(
+    buffered: SQLStore,
+    engine: Engine,
+    user: User,
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The fallback for a deleted session commits each new row, then fails on its last step,
+    # so the retried batch contains rows that are already written.
+    other_user = make_user("grace@example.com")
+    buffered.add_user(other_user)
+    doomed = add_session(buffered, other_user, client)
+    surviving = add_session(buffered, user, client)
+    activity = make_activity(surviving.id, NOW + MINUTE, ip="198.51.100.2")
+    write_activity = buffered._write_activity
+    failures = [RuntimeError("database is locked")]
+
+    def failing_last_step(connection: Any, batch: Batch, *, insert_new: bool = True) -> None:
+        if not insert_new and failures:
+            raise failures.pop()
+        write_activity(connection, batch, insert_new=insert_new)
+
+    monkeypatch.setattr(buffered, "_write_activity", failing_last_step)
+    buffered.add_activity(make_activity(doomed.id, NOW + MINUTE, ip="198.51.100.1"))
+    buffered.add_activity(activity)
+    assert SQLStore(engine).delete_user(other_user.id)
+    buffered.flush()
+    buffered.touch(surviving.id, activity.id, NOW + 2 * MINUTE)
+    with caplog.at_level("INFO", logger="lastseen.store"):
+        buffered.flush()
+
+    assert stored_activities(engine, surviving.id)[-1].last_seen_at == to_millis(NOW + 2 * MINUTE)
+    assert stored_session(engine, surviving.id).last_active_at == to_millis(NOW + 2 * MINUTE)
+    assert buffered.get_session(surviving.id).latest_activity == replace(  # type: ignore[union-attr]
+        activity, last_seen_at=NOW + 2 * MINUTE
+    )
+    dropped = [r.getMessage() for r in caplog.records if "activity dropped" in r.getMessage()]
+    assert dropped == [f"activity dropped: session not found session_id={doomed.id}"]
 
 
 def test_failing_flush_dropped_eventually(

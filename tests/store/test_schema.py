@@ -8,16 +8,22 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from lastseen.domain.clock import to_millis
 from lastseen.errors import ConfigurationError
 from lastseen.store.engine import make_engine
-from lastseen.store.schema import current_revision, head_revision, migrate, require_current
+from lastseen.store.schema import (
+    current_revision,
+    downgrade,
+    head_revision,
+    migrate,
+    require_current,
+)
 from lastseen.store.sql import SQLStore
-from lastseen.store.tables import metadata, session_activities
+from lastseen.store.tables import clients, metadata, session_activities, sessions, users
 
 POSTGRES_URL = os.environ.get("LASTSEEN_TEST_POSTGRES_URL")
 
@@ -107,54 +113,52 @@ def test_email_index_is_unique_ignoring_case(blank_engine: Engine) -> None:
         connection.execute(insert, {"id": "user_2", "email": "ada@example.COM"})
 
 
-def test_upgrade_copies_latest_activity(blank_engine: Engine) -> None:
-    # Sessions stored before revision 0004 get the copy of their latest activity's facts.
-    migrate(blank_engine, "0003")
-    rows = {
-        "users": {"id": "user_1", "created_at": 0, "updated_at": 0},
-        "clients": {"id": "client_1", "token_hash": "0" * 64, "created_at": 0, "updated_at": 0},
-        "sessions": {
-            "id": "sess_1",
-            "user_id": "user_1",
-            "client_id": "client_1",
-            "status": "active",
-            "created_at": 1000,
-            "updated_at": 5000,
-            "last_active_at": 5000,
-            "expire_at": 10**13,
-            "abandon_at": 10**13,
-            "latest_activity_id": "sess_activity_2",
-        },
+def store_sessions_before_copies(engine: Engine) -> None:
+    """Store three sessions at revision 0003: with two activities, a lost one, and none."""
+    migrate(engine, "0003")
+    session = {
+        "user_id": "user_1",
+        "client_id": "client_1",
+        "status": "active",
+        "created_at": 1000,
+        "updated_at": 6000,
+        "last_active_at": 6000,
+        "expire_at": 10**13,
+        "abandon_at": 10**13,
     }
-    activities = [
-        {"id": "sess_activity_1", "ip": "192.0.2.1", "city": None, "first": 1000, "last": 2000},
-        {
-            "id": "sess_activity_2",
-            "ip": "198.51.100.7",
-            "city": "Paris",
-            "first": 3000,
-            "last": 5000,
-        },
+    rows = [
+        (users, {"id": "user_1", "created_at": 0, "updated_at": 0}),
+        (clients, {"id": "client_1", "token_hash": "0" * 64, "created_at": 0, "updated_at": 0}),
+        (sessions, {**session, "id": "sess_1", "latest_activity_id": "sess_activity_2"}),
+        (sessions, {**session, "id": "sess_lost", "latest_activity_id": "sess_activity_gone"}),
+        (sessions, {**session, "id": "sess_none", "latest_activity_id": None}),
     ]
+    for number, ip, city, first, last in [
+        (1, "192.0.2.1", None, 1000, 2000),
+        (2, "198.51.100.7", "Paris", 3000, 5000),
+    ]:
+        activity = {
+            "id": f"sess_activity_{number}",
+            "session_id": "sess_1",
+            "ip_address": ip,
+            "user_agent": "Mozilla/5.0",
+            "browser_name": "Firefox",
+            "device_category": "desktop",
+            "is_mobile": False,
+            "city": city,
+            "first_seen_at": first,
+            "last_seen_at": last,
+        }
+        rows.append((session_activities, activity))
+
     # Core inserts name only the columns given, all of which exist at revision 0003.
-    with blank_engine.begin() as connection:
-        for table, values in rows.items():
-            connection.execute(insert(metadata.tables[table]).values(values))
-        for activity in activities:
-            connection.execute(
-                insert(session_activities).values(
-                    id=activity["id"],
-                    session_id="sess_1",
-                    ip_address=activity["ip"],
-                    user_agent="Mozilla/5.0",
-                    browser_name="Firefox",
-                    device_category="desktop",
-                    is_mobile=False,
-                    city=activity["city"],
-                    first_seen_at=activity["first"],
-                    last_seen_at=activity["last"],
-                )
-            )
+    with engine.begin() as connection:
+        for table, values in rows:
+            connection.execute(insert(table).values(values))
+
+
+def test_upgrade_copies_latest_activity(blank_engine: Engine) -> None:
+    store_sessions_before_copies(blank_engine)
 
     migrate(blank_engine)
     session = SQLStore(blank_engine).get_session("sess_1")
@@ -168,3 +172,33 @@ def test_upgrade_copies_latest_activity(blank_engine: Engine) -> None:
     assert session.latest_activity.is_mobile is False
     assert to_millis(session.latest_activity.first_seen_at) == 3000
     assert to_millis(session.latest_activity.last_seen_at) == 5000
+
+
+def test_upgrade_without_activity(blank_engine: Engine) -> None:
+    # A session whose latest activity row is gone reads as having none, as the join did.
+    store_sessions_before_copies(blank_engine)
+
+    migrate(blank_engine)
+    store = SQLStore(blank_engine)
+    listed = {session.id: session.latest_activity for session in store.list_user_sessions("user_1")}
+
+    assert listed["sess_1"] is not None
+    assert listed["sess_lost"] is None
+    assert listed["sess_none"] is None
+    assert store.get_session("sess_lost") is not None
+
+
+def test_downgrade_keeps_activities(blank_engine: Engine) -> None:
+    # On SQLite, rebuilding the sessions table would cascade to every activity.
+    store_sessions_before_copies(blank_engine)
+    migrate(blank_engine)
+
+    downgrade(blank_engine, "0002")
+    with blank_engine.connect() as connection:
+        activities = connection.execute(select(func.count()).select_from(session_activities))
+        columns = {column["name"] for column in inspect(connection).get_columns("sessions")}
+
+    assert activities.scalar_one() == 2
+    assert "ended_at" not in columns
+    assert "latest_ip_address" not in columns
+    assert current_revision(blank_engine) == "0002"

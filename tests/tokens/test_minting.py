@@ -21,6 +21,7 @@ from helpers import (
     make_user,
     signed_in,
 )
+from lastseen.domain import ids
 from lastseen.domain.clock import FrozenClock
 from lastseen.errors import ConfigurationError
 from lastseen.http.app import create_app
@@ -367,6 +368,21 @@ def test_other_clients_session_not_found(server: RunningServer) -> None:
 
     assert_clerk_error(response, 404)
     assert error_code(response) == "resource_not_found"
+
+
+def test_bad_body_checked_before_session(server: RunningServer) -> None:
+    # The caller is authenticated first, then the body is read, then the session is found.
+    make_user(server, "ada@example.com")
+    browser = signed_in(server, "ada@example.com")
+
+    response = browser.http.post(
+        f"/v1/client/sessions/{ids.new_id(ids.SESSION)}/tokens",
+        content=b"\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert_clerk_error(response, 400)
+    assert error_code(response) == "request_body_invalid"
 
 
 def test_token_needs_client(server: RunningServer) -> None:

@@ -129,7 +129,8 @@ async def create_session_token(session_id: str, request: Request) -> Response:
     if found is None:
         raise _signed_out()
     await read_form(request)
-    _, session = found
+    client, stored = found
+    session = rt.sessions.on_client(client, session_id, stored)
     jwt = rt.tokens.mint(
         session, issuer=rt.issuer(request), authorized_party=request.headers.get("origin")
     )

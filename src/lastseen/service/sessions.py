@@ -295,26 +295,22 @@ class Sessions:
 
     def client_session(self, client: Client, session_id: str) -> Session:
         """Return a session of ``client``; 404 when it is not there or was abandoned."""
-        return self._on_client(client, session_id, self.store.get_session(session_id))
+        return self.on_client(client, session_id, self.store.get_session(session_id))
 
     def find_client_session(
         self, client_token: str | None, session_id: str
-    ) -> tuple[Client, Session] | None:
-        """Return the client of ``client_token`` and its session ``session_id``.
+    ) -> tuple[Client, Session | None] | None:
+        """Return the client of ``client_token`` and its session ``session_id`` as stored.
 
-        One read instead of find_client and client_session, for the token endpoint. None
-        when the token names no client; 404 as in client_session.
+        One read in place of find_client and client_session, for the token endpoint, which
+        checks the session with ``on_client``. None when the token names no client.
         """
         if not client_token:
             return None
-        found = self.store.find_client_session(hash_token(client_token), session_id)
-        if found is None:
-            return None
+        return self.store.find_client_session(hash_token(client_token), session_id)
 
-        client, session = found
-        return client, self._on_client(client, session_id, session)
-
-    def _on_client(self, client: Client, session_id: str, stored: Session | None) -> Session:
+    def on_client(self, client: Client, session_id: str, stored: Session | None) -> Session:
+        """Return ``stored`` as of now; 404 unless it is a session of ``client``, not abandoned."""
         session = None if stored is None else stored.at(self.clock())
         if (
             session is None

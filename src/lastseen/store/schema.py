@@ -42,6 +42,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database behind ``engine`` back to the older schema ``revision``."""
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def require_current(engine: Engine) -> None:
     """Raise unless the database has the newest schema, so a server never runs on an old one."""
     current, head = current_revision(engine), head_revision()

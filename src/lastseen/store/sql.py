@@ -81,6 +81,7 @@ _SESSION_COLUMNS = [
     )
 ]
 # The facts of an activity that sessions.latest_* copy, in the order of Activity's fields.
+# An activity's facts never change, but its last_seen_at, copied too, does.
 _ACTIVITY_FACTS = (
     "ip_address",
     "user_agent",
@@ -99,6 +100,7 @@ _ACTIVITY_FACTS = (
 _LATEST_COLUMNS = [
     sessions.c.latest_activity_id,
     *(sessions.c[f"latest_{name}"] for name in _ACTIVITY_FACTS),
+    sessions.c.latest_last_seen_at,
 ]
 _SESSION_WITH_ACTIVITY_COLUMNS = [*_SESSION_COLUMNS, *_LATEST_COLUMNS]
 _SESSION_ORDER = (sessions.c.last_active_at.desc(), sessions.c.id.desc())
@@ -173,6 +175,16 @@ class _HotStatements:
             )
             for name in _ACTIVITY_FACTS
         }
+        # Read from the row, which this transaction has just written: a touch may be of an
+        # older activity than the latest, which then keeps its own time.
+        latest_id = func.coalesce(
+            bindparam("activity_id", type_=String), sessions.c.latest_activity_id
+        )
+        latest_seen = (
+            select(session_activities.c.last_seen_at)
+            .where(session_activities.c.id == latest_id)
+            .scalar_subquery()
+        )
         self.update_sessions = prepare(
             update(sessions)
             .where(
@@ -181,9 +193,8 @@ class _HotStatements:
             )
             .values(
                 **facts,
-                latest_activity_id=func.coalesce(
-                    bindparam("activity_id", type_=String), sessions.c.latest_activity_id
-                ),
+                latest_activity_id=latest_id,
+                latest_last_seen_at=func.coalesce(latest_seen, bindparam("millis")),
                 last_active_at=bindparam("millis"),
                 updated_at=bindparam("millis"),
             )
@@ -360,7 +371,7 @@ class SQLStore:
     ) -> tuple[Client, Session | None] | None:
         """Return the client with ``token_hash`` and its session ``session_id``, in one query.
 
-        None when no client matches; the session is None when the client has no such one.
+        None when no client matches, and the session is None when the client has no such one.
         """
         if self._buffer is not None and self._buffer.is_pending(session_id):
             self._buffer.flush()
@@ -538,11 +549,21 @@ class SQLStore:
                 with self.engine.begin() as connection:
                     self._hot.insert_activity.execute(connection, **values)
             except self._integrity_errors:
-                logger.info(
-                    "activity dropped: session not found session_id=%s", values["session_id"]
-                )
+                self._rewrite_activity(values)
         with self.engine.begin() as connection:
             self._write_activity(connection, batch, insert_new=False)
+
+    def _rewrite_activity(self, values: dict[str, Any]) -> None:
+        """Write the time of an activity whose insert failed, or log that it is dropped."""
+        # A retried batch can contain rows that an earlier attempt of this fallback wrote.
+        query = select(session_activities.c.id).where(session_activities.c.id == values["id"])
+        with self.engine.begin() as connection:
+            if connection.execute(query).first() is not None:
+                self._hot.touch_activities.execute(
+                    connection, activity_id=values["id"], millis=values["last_seen_at"]
+                )
+                return
+        logger.info("activity dropped: session not found session_id=%s", values["session_id"])
 
     def _write_activity(
         self, connection: Connection, batch: Batch, *, insert_new: bool = True
@@ -789,6 +810,7 @@ def _session_values(session: Session, activity: dict[str, Any]) -> dict[str, Any
         "inactivity_timeout": None if timeout is None else int(timeout.total_seconds()),
         "latest_activity_id": activity["id"],
         **{f"latest_{name}": activity[name] for name in _ACTIVITY_FACTS},
+        "latest_last_seen_at": activity["last_seen_at"],
     }
 
 
@@ -827,7 +849,6 @@ def _session(row: Sequence[Any]) -> Session:
         abandon_at,
         timeout,
     ) = row[:10]
-    last_active = from_millis(last_active_at)
     return Session(
         session_id,
         user_id,
@@ -835,11 +856,11 @@ def _session(row: Sequence[Any]) -> Session:
         _STATUSES[status],
         from_millis(created_at),
         from_millis(updated_at),
-        last_active,
+        from_millis(last_active_at),
         from_millis(expire_at),
         from_millis(abandon_at),
         None if timeout is None else timedelta(seconds=timeout),
-        _activity(session_id, last_active, row[10:]),
+        _activity(session_id, row[10:]),
     )
 
 
@@ -854,16 +875,16 @@ def _recent_first(session: Session) -> tuple[datetime, str]:
     return session.last_active_at, session.id
 
 
-def _activity(session_id: str, last_active_at: datetime, row: Sequence[Any]) -> Activity | None:
+def _activity(session_id: str, row: Sequence[Any]) -> Activity | None:
     """Build the latest activity from ``_LATEST_COLUMNS``, or None when the session has none."""
-    if row[0] is None:
-        return None
-
     activity_id, ip_address, user_agent = row[:3]
     browser_name, browser_version, os_name, os_version, device_type, category = row[3:9]
-    is_mobile, city, country, country_code, first_seen_at = row[9:]
-    # The latest activity was last seen when its session was last active: every write
-    # sets both at once.
+    is_mobile, city, country, country_code, first_seen_at, last_seen_at = row[9:]
+    # A session stored before the copy existed may point at an activity that is gone, which
+    # left nothing to copy.
+    if activity_id is None or first_seen_at is None:
+        return None
+
     return Activity(
         activity_id,
         session_id,
@@ -880,5 +901,5 @@ def _activity(session_id: str, last_active_at: datetime, row: Sequence[Any]) -> 
         country,
         country_code,
         from_millis(first_seen_at),
-        last_active_at,
+        from_millis(last_seen_at),
     )

@@ -78,6 +78,7 @@ sessions = Table(
     Column("latest_country", String),
     Column("latest_country_code", String(8)),
     Column("latest_first_seen_at", BigInteger),
+    Column("latest_last_seen_at", BigInteger),
     # When the session stopped authenticating; host apps poll for recent ones to refuse
     # their tokens before the tokens expire.
     Column("ended_at", BigInteger),

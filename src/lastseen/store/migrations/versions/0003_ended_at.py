@@ -22,5 +22,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_sessions_ended_at", "sessions")
-    with op.batch_alter_table("sessions") as batch:
-        batch.drop_column("ended_at")
+    # In place on SQLite too: rebuilding the sessions table would delete every activity
+    # through the ON DELETE CASCADE foreign key.
+    op.execute("ALTER TABLE sessions DROP COLUMN ended_at")

@@ -34,13 +34,13 @@ _FACTS: dict[str, TypeEngine[Any]] = {
     "country": sa.String(),
     "country_code": sa.String(8),
     "first_seen_at": sa.BigInteger(),
+    "last_seen_at": sa.BigInteger(),
 }
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
-        for name, type_ in _FACTS.items():
-            batch.add_column(sa.Column(f"latest_{name}", type_))
+    for name, type_ in _FACTS.items():
+        op.add_column("sessions", sa.Column(f"latest_{name}", type_))
 
     # One correlated row per session, in a form SQLite and PostgreSQL both accept. The
     # names are the constants above.
@@ -54,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
-        for name in reversed(list(_FACTS)):
-            batch.drop_column(f"latest_{name}")
+    # SQLite drops the columns in place (3.35 and later), because rebuilding the sessions
+    # table would delete every activity through the ON DELETE CASCADE foreign key.
+    for name in reversed(list(_FACTS)):
+        op.execute(f"ALTER TABLE sessions DROP COLUMN latest_{name}")
