@@ -147,7 +147,7 @@ def _bounded_hints(hints: ClientHints | None) -> ClientHints | None:
 
 
 @functools.cache
-def _uncached_parser() -> ua_parser.Parser:
+def _resolver() -> ua_parser.Resolver:
     """Build ua-parser's best available resolver without its result cache.
 
     ``_parse_cached`` keeps whole results, so ua-parser's default cache below it would only
@@ -155,21 +155,30 @@ def _uncached_parser() -> ua_parser.Parser:
     """
     resolver = ua_parser.BestAvailableResolver
     if resolver is ua_parser.BasicResolver:
-        return ua_parser.Parser(resolver(ua_parser.load_builtins()))
+        return resolver(ua_parser.load_builtins())
     # The compiled resolvers take the lazy matchers, as ua-parser's default parser does.
-    return ua_parser.Parser(resolver(ua_parser.load_lazy_builtins()))
+    return resolver(ua_parser.load_lazy_builtins())
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(user_agent: str, hints: ClientHints | None) -> UserAgentFacts:
-    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates.
-    result = _uncached_parser().parse(user_agent.encode("utf-8", "replace").decode("utf-8"))
+    # The resolver is called without ua-parser's Parser, whose `parse` only copies the
+    # partial result into a complete one that contains the same three domains.
+    result = _resolver()(_encodable(user_agent), ua_parser.Domain.ALL)
 
     client = _library_facts(user_agent, result) or _bot_facts(user_agent, result)
     if client is not None:
         return client
 
     return _device_facts(user_agent, result, _parse_hints(hints))
+
+
+def _encodable(user_agent: str) -> str:
+    # ua-parser-rs encodes the string as UTF-8, which fails on lone surrogates. An ASCII
+    # string, as nearly every User-Agent is, contains none.
+    if user_agent.isascii():
+        return user_agent
+    return user_agent.encode("utf-8", "replace").decode("utf-8")
 
 
 class _Release(NamedTuple):
@@ -189,13 +198,17 @@ def _leading_product(user_agent: str) -> _Release:
     return _Release(match[1], match[2])
 
 
-def _join_version(*parts: str | None) -> str | None:
-    present: list[str] = []
-    for part in parts:
-        if part is None:
-            break
-        present.append(part)
-    return ".".join(present) or None
+def _join_version(
+    major: str | None, minor: str | None, patch: str | None, patch_minor: str | None
+) -> str | None:
+    # The parts after the first missing one are left out. An empty major alone is no version.
+    if major is None or minor is None:
+        return major or None
+    if patch is None:
+        return f"{major}.{minor}"
+    if patch_minor is None:
+        return f"{major}.{minor}.{patch}"
+    return f"{major}.{minor}.{patch}.{patch_minor}"
 
 
 # --- HTTP libraries and bots ----------------------------------------------------------------
@@ -226,7 +239,7 @@ def _starts_with_library(user_agent: str) -> bool:
 _LIBRARY_FAMILIES: Final = frozenset({"WindowsPowerShell"})
 
 
-def _library_facts(user_agent: str, result: ua_parser.Result) -> UserAgentFacts | None:
+def _library_facts(user_agent: str, result: ua_parser.PartialResult) -> UserAgentFacts | None:
     agent = result.user_agent
     if agent is not None and agent.family == "Other":
         agent = None
@@ -251,14 +264,14 @@ _CRAWLER_URL: Final = re.compile(r"\+https?://")
 _COMPATIBLE_PRODUCT: Final = re.compile(r"compatible;\s*([A-Za-z][\w.+-]*)(?:/v?(\d[\w.]*))?")
 
 
-def _bot_facts(user_agent: str, result: ua_parser.Result) -> UserAgentFacts | None:
+def _bot_facts(user_agent: str, result: ua_parser.PartialResult) -> UserAgentFacts | None:
     bot = _bot_release(user_agent, result)
     if bot is None:
         return None
     return _client_facts(bot, result.os, category="bot", device_type=bot.name)
 
 
-def _bot_release(user_agent: str, result: ua_parser.Result) -> _Release | None:
+def _bot_release(user_agent: str, result: ua_parser.PartialResult) -> _Release | None:
     agent = result.user_agent
     if result.device is not None and result.device.family == "Spider":
         if agent is not None and agent.family != "Other":
@@ -314,7 +327,9 @@ def _client_facts(
 # --- Browsers on devices ----------------------------------------------------------------------
 
 
-def _device_facts(user_agent: str, result: ua_parser.Result, hints: _ParsedHints) -> UserAgentFacts:
+def _device_facts(
+    user_agent: str, result: ua_parser.PartialResult, hints: _ParsedHints
+) -> UserAgentFacts:
     device = result.device
     device_family = device.family if device is not None else None
     browser_family = result.user_agent.family if result.user_agent is not None else None
@@ -401,8 +416,9 @@ _REDUCED_VERSION: Final = re.compile(r"(\d+)\.0\.0\.0")
 
 
 def _display_version(version: str | None) -> str | None:
-    if version is None:
-        return None
+    # The suffix test skips the regular expression for nearly every version.
+    if version is None or not version.endswith(".0.0.0"):
+        return version
     reduced = _REDUCED_VERSION.fullmatch(version)
     return reduced[1] if reduced else version
 
@@ -432,15 +448,12 @@ def _is_frozen_os_version(
     # Versions that browsers send whatever the real one is. Chrome freezes macOS at 10_15_7
     # (since 90), ChromeOS at 14541.0.0 (since 107) and Android at "10" with the model "K"
     # (since 110). Safari also sends 10_15_7, and Firefox caps macOS at 10.15 (since 87).
-    match name, version:
-        case "macOS", "10.15.7":
-            return True
-        case "macOS", "10.15":
-            return browser_family == "Firefox"
-        case "ChromeOS", "14541.0.0":
-            return True
-        case "Android", "10":
-            return device_family == "K"
+    if name == "macOS":
+        return version == "10.15.7" or (version == "10.15" and browser_family == "Firefox")
+    if name == "ChromeOS":
+        return version == "14541.0.0"
+    if name == "Android":
+        return version == "10" and device_family == "K"
     return False
 
 
