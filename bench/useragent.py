@@ -103,8 +103,9 @@ def _measure(
         "Floor: ua-parser's default stack, CachingResolver(ua-parser-rs Resolver, "
         f"S3Fifo({UA_PARSER_CACHE_SIZE})), with a new cache every repetition when cold.",
         "lastseen cold: its lru_cache (`_parse_cached.cache_clear()`) is emptied before "
-        "every repetition. lastseen parses through its own ua-parser Parser on the same "
-        "resolver, without ua-parser's cache, because its lru_cache keeps whole results.",
+        "every repetition. lastseen calls the ua-parser-rs extractors of a resolver built "
+        "from the same rules directly. So it skips ua-parser's cache, because its lru_cache "
+        "keeps whole results, and the dataclasses that the resolver copies each match into.",
         "user-agents cold: its legacy parser's 200-entry dict is emptied before every "
         "repetition. It parses with pure-Python `re`, not ua-parser-rs.",
         "Versions: "

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+import ua_parser
 from starlette.datastructures import Headers
 
+from lastseen.enrich import useragent
 from lastseen.enrich.useragent import (
     DEVICE_CATEGORIES,
     MAX_PARSE_LENGTH,
@@ -957,3 +960,76 @@ def test_categories_cover_results() -> None:
     }
 
     assert seen == set(DEVICE_CATEGORIES)
+
+
+# Strings for comparing the two ways of matching uap's rules, odd input included.
+MATCHER_USER_AGENTS = [
+    *(case.values[0] for case in REPORTED_USER_AGENTS if case.values[0]),
+    *(case.values[0] for case in MODERN_USER_AGENTS),
+    CLOUDFLARE_ALWAYS_ONLINE,
+    LONG_DIGITS_IPHONE,
+    "curl/8.5.0",
+    "Dalvik/2.1.0 (Linux; U; Android 6.0.1; SM-T560 Build/MMB29K)",
+    "Mozilla/5.0 (Windows NT 10.0) \x00\x7f\xe9\xff",
+    "Mozilla/5.0 \udcff",
+]
+
+
+def parse_all(user_agents: list[str]) -> list[UserAgentFacts]:
+    useragent._parse_cached.cache_clear()
+    return [parse_user_agent(user_agent) for user_agent in user_agents]
+
+
+@pytest.fixture
+def fresh_matcher() -> Iterator[None]:
+    """Rebuild lastseen's rule matcher and empty its cache before and after the test."""
+    useragent._matcher.cache_clear()
+    useragent._parse_cached.cache_clear()
+    yield
+    useragent._matcher.cache_clear()
+    useragent._parse_cached.cache_clear()
+
+
+def use_resolver(
+    monkeypatch: pytest.MonkeyPatch,
+    resolver_type: Callable[[ua_parser.Matchers], ua_parser.Resolver],
+) -> list[ua_parser.Matchers]:
+    """Make lastseen match through ``resolver_type``, as it does without ua-parser-rs.
+
+    Returns a list that records the rules of every resolver built from then on.
+    """
+    built: list[ua_parser.Matchers] = []
+
+    def build(matchers: ua_parser.Matchers) -> ua_parser.Resolver:
+        built.append(matchers)
+        return resolver_type(matchers)
+
+    monkeypatch.setattr(ua_parser, "RegexResolver", None)
+    monkeypatch.setattr(ua_parser, "BestAvailableResolver", build)
+    if resolver_type is ua_parser.BasicResolver:
+        monkeypatch.setattr(ua_parser, "BasicResolver", build)
+    useragent._matcher.cache_clear()
+    return built
+
+
+@pytest.mark.usefixtures("fresh_matcher")
+def test_resolver_path_same_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    extracted = parse_all(MATCHER_USER_AGENTS)
+    built = use_resolver(monkeypatch, ua_parser.BestAvailableResolver)
+
+    resolved = parse_all(MATCHER_USER_AGENTS)
+
+    assert len(built) == 1
+    assert resolved == extracted
+
+
+@pytest.mark.usefixtures("fresh_matcher")
+def test_basic_resolver_path_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    user_agents = [CHROME_WINDOWS, CHROME_ANDROID_REDUCED, SAFARI_MAC, CLOUDFLARE_ALWAYS_ONLINE]
+    extracted = parse_all(user_agents)
+    built = use_resolver(monkeypatch, ua_parser.BasicResolver)
+
+    resolved = parse_all(user_agents)
+
+    assert len(built) == 1
+    assert resolved == extracted

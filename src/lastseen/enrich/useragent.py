@@ -4,8 +4,10 @@
 a Chromium browser sends them, into what the active-devices list shows: browser and version,
 operating system and version, a short device name, a device category and a mobile flag.
 
-The string goes through ``ua-parser`` (uap-core rules; with ``ua-parser-rs`` installed the
-default resolver is the Rust one, which runs in linear time). This module then:
+The string is matched against uap-core's rules as ``ua-parser`` loads them. With
+``ua-parser-rs`` installed, as ua-parser's ``regex`` extra installs it, its Rust extractors
+match them in linear time. Without it, ua-parser's best available resolver does. This module
+then:
 
 - renames uap's families to the names people know ("Mobile Safari" is "Safari"),
 - hides versions that browsers freeze on purpose (``Chrome/124.0.0.0``, ``Mac OS X 10_15_7``,
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import ua_parser
 
@@ -146,31 +148,99 @@ def _bounded_hints(hints: ClientHints | None) -> ClientHints | None:
     return ClientHints(**kept)
 
 
-@functools.cache
-def _resolver() -> ua_parser.Resolver:
-    """Build ua-parser's best available resolver without its result cache.
+class _ProductMatch(Protocol):
+    """A browser or operating system that a uap rule matched, with its version parts.
 
-    ``_parse_cached`` keeps whole results, so ua-parser's default cache below it would only
-    add a lookup and an insert to every first parse.
+    ua-parser's frozen dataclasses and ua-parser-rs's match objects both have this shape.
     """
-    resolver = ua_parser.BestAvailableResolver
-    if resolver is ua_parser.BasicResolver:
-        return resolver(ua_parser.load_builtins())
-    # The compiled resolvers take the lazy matchers, as ua-parser's default parser does.
-    return resolver(ua_parser.load_lazy_builtins())
+
+    @property
+    def family(self) -> str: ...
+    @property
+    def major(self) -> str | None: ...
+    @property
+    def minor(self) -> str | None: ...
+    @property
+    def patch(self) -> str | None: ...
+    @property
+    def patch_minor(self) -> str | None: ...
+
+
+class _DeviceMatch(Protocol):
+    """A device that a uap rule matched."""
+
+    @property
+    def family(self) -> str: ...
+    @property
+    def brand(self) -> str | None: ...
+
+
+class _Matches(NamedTuple):
+    """Matches of uap's rules in one string, per domain, with None where no rule matched."""
+
+    user_agent: _ProductMatch | None
+    os: _ProductMatch | None
+    device: _DeviceMatch | None
+
+
+@functools.cache
+def _matcher() -> Callable[[str], _Matches]:
+    """Build the fastest available function that matches a string against uap's rules.
+
+    It keeps no cache, because ``_parse_cached`` keeps whole results.
+    """
+    if ua_parser.RegexResolver is None:
+        return _resolver_matcher()
+    return _rust_matcher()
+
+
+def _rust_matcher() -> Callable[[str], _Matches]:
+    # Imported here because the module imports ua-parser-rs, which may be missing.
+    from ua_parser.regex import Resolver
+
+    # ua-parser's resolver copies each ua-parser-rs match into a frozen dataclass and the
+    # three into a PartialResult. That took 5.7 µs a string on the User-Agent corpus of
+    # `python -m bench` (2-CPU Xeon VM), about as long as lastseen's own rules, so the
+    # resolver's extractors are called directly. ua-parser-rs 0.1 promises no stable API
+    # for them, and a test compares this path with the resolver's.
+    resolver = Resolver(ua_parser.load_lazy_builtins())
+    extract_user_agent = resolver.ua.extract
+    extract_os = resolver.os.extract
+    extract_device = resolver.de.extract
+
+    def match(user_agent: str) -> _Matches:
+        return _Matches(
+            extract_user_agent(user_agent), extract_os(user_agent), extract_device(user_agent)
+        )
+
+    return match
+
+
+def _resolver_matcher() -> Callable[[str], _Matches]:
+    resolver: ua_parser.Resolver
+    if ua_parser.BestAvailableResolver is ua_parser.BasicResolver:
+        resolver = ua_parser.BasicResolver(ua_parser.load_builtins())
+    else:
+        # The compiled resolvers take the lazy matchers, as ua-parser's default parser does.
+        resolver = ua_parser.BestAvailableResolver(ua_parser.load_lazy_builtins())
+
+    # ua-parser's Parser would only copy the partial result into a complete one.
+    def match(user_agent: str) -> _Matches:
+        result = resolver(user_agent, ua_parser.Domain.ALL)
+        return _Matches(result.user_agent, result.os, result.device)
+
+    return match
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_cached(user_agent: str, hints: ClientHints | None) -> UserAgentFacts:
-    # The resolver is called without ua-parser's Parser, whose `parse` only copies the
-    # partial result into a complete one that contains the same three domains.
-    result = _resolver()(_encodable(user_agent), ua_parser.Domain.ALL)
+    matches = _matcher()(_encodable(user_agent))
 
-    client = _library_facts(user_agent, result) or _bot_facts(user_agent, result)
+    client = _library_facts(user_agent, matches) or _bot_facts(user_agent, matches)
     if client is not None:
         return client
 
-    return _device_facts(user_agent, result, _parse_hints(hints))
+    return _device_facts(user_agent, matches, _parse_hints(hints))
 
 
 def _encodable(user_agent: str) -> str:
@@ -239,7 +309,7 @@ def _starts_with_library(user_agent: str) -> bool:
 _LIBRARY_FAMILIES: Final = frozenset({"WindowsPowerShell"})
 
 
-def _library_facts(user_agent: str, result: ua_parser.PartialResult) -> UserAgentFacts | None:
+def _library_facts(user_agent: str, result: _Matches) -> UserAgentFacts | None:
     agent = result.user_agent
     if agent is not None and agent.family == "Other":
         agent = None
@@ -264,14 +334,14 @@ _CRAWLER_URL: Final = re.compile(r"\+https?://")
 _COMPATIBLE_PRODUCT: Final = re.compile(r"compatible;\s*([A-Za-z][\w.+-]*)(?:/v?(\d[\w.]*))?")
 
 
-def _bot_facts(user_agent: str, result: ua_parser.PartialResult) -> UserAgentFacts | None:
+def _bot_facts(user_agent: str, result: _Matches) -> UserAgentFacts | None:
     bot = _bot_release(user_agent, result)
     if bot is None:
         return None
     return _client_facts(bot, result.os, category="bot", device_type=bot.name)
 
 
-def _bot_release(user_agent: str, result: ua_parser.PartialResult) -> _Release | None:
+def _bot_release(user_agent: str, result: _Matches) -> _Release | None:
     agent = result.user_agent
     if result.device is not None and result.device.family == "Spider":
         if agent is not None and agent.family != "Other":
@@ -310,7 +380,7 @@ def _mentions_crawler(text: str) -> bool:
 
 
 def _client_facts(
-    release: _Release, os: ua_parser.OS | None, *, category: str, device_type: str | None
+    release: _Release, os: _ProductMatch | None, *, category: str, device_type: str | None
 ) -> UserAgentFacts:
     os_release = _os_release(os, browser_family=None, device_family=None)
     return UserAgentFacts(
@@ -327,9 +397,7 @@ def _client_facts(
 # --- Browsers on devices ----------------------------------------------------------------------
 
 
-def _device_facts(
-    user_agent: str, result: ua_parser.PartialResult, hints: _ParsedHints
-) -> UserAgentFacts:
+def _device_facts(user_agent: str, result: _Matches, hints: _ParsedHints) -> UserAgentFacts:
     device = result.device
     device_family = device.family if device is not None else None
     browser_family = result.user_agent.family if result.user_agent is not None else None
@@ -369,7 +437,7 @@ _BROWSER_NAMES: Final = {
 
 
 def _browser_release(
-    user_agent: str, agent: ua_parser.UserAgent | None, *, os_name: str | None
+    user_agent: str, agent: _ProductMatch | None, *, os_name: str | None
 ) -> _Release:
     if agent is None or agent.family == "Other":
         return _Release(None, None)
@@ -389,7 +457,7 @@ def _browser_release(
     return _Release(name, _browser_version(user_agent, agent))
 
 
-def _browser_version(user_agent: str, agent: ua_parser.UserAgent) -> str | None:
+def _browser_version(user_agent: str, agent: _ProductMatch) -> str | None:
     version = _join_version(agent.major, agent.minor, agent.patch, agent.patch_minor)
     if version is None or agent.patch is None:
         return version
@@ -430,7 +498,7 @@ _OS_NAMES: Final = {
 
 
 def _os_release(
-    os: ua_parser.OS | None, *, browser_family: str | None, device_family: str | None
+    os: _ProductMatch | None, *, browser_family: str | None, device_family: str | None
 ) -> _Release:
     if os is None or os.family == "Other":
         return _Release(None, None)
@@ -462,7 +530,7 @@ _PLACEHOLDER_BRANDS: Final = frozenset({"Generic", "Spider"})
 _PLACEHOLDER_MODELS: Final = frozenset({"K", "Other"})
 
 
-def _device_model(device: ua_parser.Device | None) -> str | None:
+def _device_model(device: _DeviceMatch | None) -> str | None:
     if device is None or device.brand in _PLACEHOLDER_BRANDS:
         return None
     if device.family in _PLACEHOLDER_MODELS:
@@ -506,7 +574,7 @@ _PHONE_OS_NAMES: Final = frozenset(
 
 
 def _device_category(
-    user_agent: str, os_name: str | None, device: ua_parser.Device | None, hints: _ParsedHints
+    user_agent: str, os_name: str | None, device: _DeviceMatch | None, hints: _ParsedHints
 ) -> str:
     device_family = device.family if device is not None else None
 
@@ -531,7 +599,7 @@ def _device_category(
     return "unknown"
 
 
-def _android_category(user_agent: str, device: ua_parser.Device | None, hints: _ParsedHints) -> str:
+def _android_category(user_agent: str, device: _DeviceMatch | None, hints: _ParsedHints) -> str:
     # Chromium sends "Sec-CH-UA-Mobile: ?0" on Android only for tablets and desktop mode.
     if hints.mobile is False or _TABLET_TOKEN.search(user_agent):
         return "tablet"
