@@ -1024,6 +1024,23 @@ def test_resolver_path_same_facts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("fresh_matcher")
+def test_renamed_extractors_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A later ua-parser-rs may rename the extractors that lastseen calls directly.
+    regex = pytest.importorskip("ua_parser.regex")
+    extracted = parse_all(MATCHER_USER_AGENTS)
+    useragent._matcher.cache_clear()
+
+    class Renamed:
+        def __init__(self, matchers: ua_parser.Matchers) -> None:
+            self.matchers = matchers
+
+    monkeypatch.setattr(regex, "Resolver", Renamed)
+    resolved = parse_all(MATCHER_USER_AGENTS)
+
+    assert resolved == extracted
+
+
+@pytest.mark.usefixtures("fresh_matcher")
 def test_basic_resolver_path_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     user_agents = [CHROME_WINDOWS, CHROME_ANDROID_REDUCED, SAFARI_MAC, CLOUDFLARE_ALWAYS_ONLINE]
     extracted = parse_all(user_agents)

@@ -204,9 +204,13 @@ def _rust_matcher() -> Callable[[str], _Matches]:
     # resolver's extractors are called directly. ua-parser-rs 0.1 promises no stable API
     # for them, and a test compares this path with the resolver's.
     resolver = Resolver(ua_parser.load_lazy_builtins())
-    extract_user_agent = resolver.ua.extract
-    extract_os = resolver.os.extract
-    extract_device = resolver.de.extract
+    try:
+        extract_user_agent = resolver.ua.extract
+        extract_os = resolver.os.extract
+        extract_device = resolver.de.extract
+    except AttributeError:
+        # A later release that renames them costs speed, not parsing.
+        return _resolver_matcher()
 
     def match(user_agent: str) -> _Matches:
         return _Matches(
