@@ -172,6 +172,27 @@ def test_same_token_in_header_and_cookie(
     assert body["signed_in"] is True
 
 
+def test_first_authorization_header_counts(
+    server: RunningServer, browser: Browser, start_host: StartHost
+) -> None:
+    # As Starlette's Headers.get reads them: a repeated header's first value.
+    app = host_app()
+    mount(app, api_url=server.url, report_activity=False)
+    url = start_host(app)
+    token = mint(browser)
+
+    with httpx.Client(base_url=url, timeout=10) as http:
+        first_valid = http.get(
+            "/whoami", headers=[("authorization", f"Bearer {token}"), ("authorization", "Bearer x")]
+        )
+        first_invalid = http.get(
+            "/whoami", headers=[("authorization", "Bearer x"), ("authorization", f"Bearer {token}")]
+        )
+
+    assert first_valid.json()["signed_in"] is True
+    assert first_invalid.json()["signed_in"] is False
+
+
 def test_session_cookie_after_json_cookie(
     server: RunningServer, browser: Browser, start_host: StartHost
 ) -> None:

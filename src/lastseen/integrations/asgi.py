@@ -284,8 +284,9 @@ class LastseenMiddleware:
 
 def _read_token(headers: Headers) -> tuple[str | None, str]:
     """Read the token from the Authorization header or the ``__session`` cookie."""
+    authorization, cookie_header = _first_values(headers, b"authorization", b"cookie")
+
     header_token = None
-    authorization = headers.get("authorization")
     if authorization:
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
@@ -293,7 +294,6 @@ def _read_token(headers: Headers) -> tuple[str | None, str]:
         header_token = value.strip()
 
     cookie_token = None
-    cookie_header = headers.get("cookie")
     if cookie_header:
         # Starlette's parser, as browsers do, skips a malformed cookie and reads the rest;
         # http.cookies.SimpleCookie stops at the first one and loses what follows.
@@ -304,6 +304,16 @@ def _read_token(headers: Headers) -> tuple[str | None, str]:
         return None, "header and cookie tokens differ"
     token = header_token or cookie_token
     return (token, "") if token else (None, "no token")
+
+
+def _first_values(headers: Headers, first: bytes, second: bytes) -> tuple[str | None, str | None]:
+    """Return the first value of two headers, as ``Headers.get`` would, in one pass."""
+    # Each Headers.get scans the whole list, and this runs on every request.
+    found: dict[bytes, str] = {}
+    for name, value in headers.raw:
+        if name in (first, second) and name not in found:
+            found[name] = value.decode("latin-1")
+    return found.get(first), found.get(second)
 
 
 def _default_revocations(

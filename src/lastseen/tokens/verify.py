@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import threading
@@ -320,10 +321,16 @@ def _signing_key_id(token: str) -> str | None:
     # The header is read before the signature is checked, so it is only trusted to pick
     # a key. The algorithm is checked here too, so a token that can never verify does
     # not trigger a JWKS refresh.
+    segment = token.split(".", 1)[0] if token.count(".") == 2 else ""
+    return _header_key_id(segment)
+
+
+# Every token that one key signs has the same header segment, so it is decoded once.
+@functools.lru_cache(maxsize=64)
+def _header_key_id(segment: str) -> str | None:
     # Only the header segment is decoded: PyJWT's get_unverified_header validates all three
     # segments character by character in Python, which jwt.decode then does again.
     try:
-        segment = token.split(".", 1)[0] if token.count(".") == 2 else ""
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, TypeError, binascii.Error) as error:
         raise TokenInvalid(f"Malformed session token: {error}") from error
@@ -363,7 +370,7 @@ def _decode(token: str, key: RSAPublicKey) -> dict[str, Any]:
     return payload
 
 
-def _session_claims(payload: Mapping[str, Any]) -> SessionClaims:
+def _session_claims(payload: dict[str, Any]) -> SessionClaims:
     return SessionClaims(
         user_id=_required_string(payload, "sub"),
         session_id=_required_string(payload, "sid"),
@@ -373,7 +380,8 @@ def _session_claims(payload: Mapping[str, Any]) -> SessionClaims:
         issued_at=_required_time(payload, "iat"),
         expires_at=_required_time(payload, "exp"),
         token_id=_optional_string(payload, "jti"),
-        claims=MappingProxyType(dict(payload)),
+        # The payload is this call's own, fresh from jwt.decode, so it is not copied.
+        claims=MappingProxyType(payload),
     )
 
 
