@@ -157,7 +157,9 @@ class LastseenMiddleware:
             )
 
         self.verified_cache_size = verified_cache_size
-        self._verified: OrderedDict[bytes, SessionClaims] = OrderedDict()
+        # The Auth of each verified token, by the SHA-256 of the token, with the time after
+        # which it must be verified again. Auth is frozen, so requests can share one.
+        self._verified: OrderedDict[bytes, tuple[datetime, Auth]] = OrderedDict()
         self._started = False
 
         # Wrapped around a whole Starlette or FastAPI app, this middleware sits outside the
@@ -205,8 +207,8 @@ class LastseenMiddleware:
 
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
         now = self.clock()
-        claims = self._verified.get(digest)
-        if claims is None or claims.expires_at + self.leeway <= now:
+        verified = self._verified.get(digest)
+        if verified is None or verified[0] <= now:
             try:
                 claims = verify_session_token(
                     token,
@@ -217,17 +219,20 @@ class LastseenMiddleware:
                 )
             except TokenError as exc:
                 return Auth(reason=type(exc).__name__)
-            self._remember(digest, claims)
+            auth = Auth(
+                user_id=claims.user_id,
+                session_id=claims.session_id,
+                status=claims.status,
+                claims=claims,
+                reason=None,
+            )
+            verified = (claims.expires_at + self.leeway, auth)
+            self._remember(digest, verified)
 
-        if self.revoked is not None and claims.session_id in self.revoked:
+        auth = verified[1]
+        if self.revoked is not None and auth.session_id in self.revoked:
             return Auth(reason="revoked")
-        return Auth(
-            user_id=claims.user_id,
-            session_id=claims.session_id,
-            status=claims.status,
-            claims=claims,
-            reason=None,
-        )
+        return auth
 
     async def start(self) -> None:
         """Start the revocation source; runs on the first request or at app start-up."""
@@ -241,8 +246,8 @@ class LastseenMiddleware:
         if self.reporter is not None:
             await self.reporter.close()
 
-    def _remember(self, digest: bytes, claims: SessionClaims) -> None:
-        self._verified[digest] = claims
+    def _remember(self, digest: bytes, verified: tuple[datetime, Auth]) -> None:
+        self._verified[digest] = verified
         if len(self._verified) > self.verified_cache_size:
             self._verified.popitem(last=False)
 
