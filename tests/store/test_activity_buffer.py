@@ -396,7 +396,8 @@ def test_retry_after_partial_fallback(
     assert buffered.get_session(surviving.id).latest_activity == replace(  # type: ignore[union-attr]
         activity, last_seen_at=NOW + 2 * MINUTE
     )
-    dropped = [r.getMessage() for r in caplog.records if "activity dropped" in r.getMessage()]
+    messages = [record.getMessage() for record in caplog.records]
+    dropped = [message for message in messages if "activity dropped" in message]
     assert dropped == [f"activity dropped: session not found session_id={doomed.id}"]
 
 

@@ -198,11 +198,9 @@ def _rust_matcher() -> Callable[[str], _Matches]:
     # Imported here because the module imports ua-parser-rs, which may be missing.
     from ua_parser.regex import Resolver
 
-    # ua-parser's resolver copies each ua-parser-rs match into a frozen dataclass and the
-    # three into a PartialResult. That took 5.7 µs a string on the User-Agent corpus of
-    # `python -m bench` (2-CPU Xeon VM), about as long as lastseen's own rules, so the
-    # resolver's extractors are called directly. ua-parser-rs 0.1 promises no stable API
-    # for them, and a test compares this path with the resolver's.
+    # ua-parser's resolver copies every match into frozen dataclasses, about 5.7 µs a string
+    # on the benchmark's corpus (2-CPU VM), so its extractors are called directly. Their API
+    # is not promised stable, so a test compares this path with the resolver's.
     resolver = Resolver(ua_parser.load_lazy_builtins())
     try:
         extract_user_agent = resolver.ua.extract

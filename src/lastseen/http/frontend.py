@@ -123,7 +123,7 @@ async def list_active_sessions(request: Request) -> Response:
 async def create_session_token(session_id: str, request: Request) -> Response:
     rt = runtime(request)
     _check_origin(request, rt)
-    # Signed-in pages ask for tokens continually, so the client and the session are read
+    # Signed-in pages request tokens continually, so the client and the session are read
     # in one query.
     found = await rt.run(rt.sessions.find_client_session, client_token(request), session_id)
     if found is None:

@@ -310,7 +310,7 @@ class Sessions:
         return self.store.find_client_session(hash_token(client_token), session_id)
 
     def on_client(self, client: Client, session_id: str, stored: Session | None) -> Session:
-        """Return ``stored`` as of now; 404 unless it is a session of ``client``, not abandoned."""
+        """Return ``stored`` as of now, or raise 404 unless it is ``client``'s and not abandoned."""
         session = None if stored is None else stored.at(self.clock())
         if (
             session is None

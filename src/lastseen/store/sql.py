@@ -175,8 +175,8 @@ class _HotStatements:
             )
             for name in _ACTIVITY_FACTS
         }
-        # Read from the row, which this transaction has just written: a touch may be of an
-        # older activity than the latest, which then keeps its own time.
+        # The latest activity's time is read from its row, which this transaction has just
+        # written, because a touch may be of an older activity than the latest.
         latest_id = func.coalesce(
             bindparam("activity_id", type_=String), sessions.c.latest_activity_id
         )
@@ -234,6 +234,11 @@ class SQLStore:
     def flush(self) -> None:
         """Write the pending activity now."""
         if self._buffer is not None:
+            self._buffer.flush()
+
+    def _flush_pending(self, session_id: str) -> None:
+        """Write the pending activity now if some of it is the session's."""
+        if self._buffer is not None and self._buffer.is_pending(session_id):
             self._buffer.flush()
 
     # Users
@@ -373,8 +378,7 @@ class SQLStore:
 
         None when no client matches, and the session is None when the client has no such one.
         """
-        if self._buffer is not None and self._buffer.is_pending(session_id):
-            self._buffer.flush()
+        self._flush_pending(session_id)
         with self.engine.connect() as connection:
             row = self._hot.find_client_session.fetch_one(
                 connection, token_hash=token_hash, session_id=session_id
@@ -405,8 +409,7 @@ class SQLStore:
             connection.execute(insert(session_activities).values(**values))
 
     def get_session(self, session_id: str) -> Session | None:
-        if self._buffer is not None and self._buffer.is_pending(session_id):
-            self._buffer.flush()
+        self._flush_pending(session_id)
         with self.engine.connect() as connection:
             row = self._hot.get_session.fetch_one(connection, id=session_id)
         return None if row is None else _session_from_tuple(row)
